@@ -1,0 +1,81 @@
+"""`pgqueue worker` and `pgqueue run`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import threading
+from collections.abc import Awaitable, Callable
+
+import click
+
+from pgqueue.cli.common import import_option, load_processors, migrated_database_url
+from pgqueue.config import QUEUES, Settings
+from pgqueue.registry import Registry
+from pgqueue.worker import Worker
+
+Service = Callable[[asyncio.Event], Awaitable[None]]
+
+
+def select_queues(registry: Registry, queues: tuple[str, ...], concurrency: int | None) -> dict[str, int]:
+    """The queues named, else the eight and every queue with a processor."""
+    names = list(queues) or [*QUEUES, *(q for q in registry.queues() if q not in QUEUES)]
+    return {q: concurrency or registry.concurrency(q) for q in names}
+
+
+def run_services(services: list[Service], on_second_signal: Callable[[], None]) -> None:
+    """Run until SIGINT/SIGTERM; a second signal asks for an immediate stop."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        signals = 0
+
+        def on_signal() -> None:
+            nonlocal signals
+            signals += 1
+            if signals == 1:
+                stop.set()
+            else:
+                on_second_signal()
+
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, on_signal)
+        await asyncio.gather(*(service(stop) for service in services))
+
+    asyncio.run(main())
+    if threading.active_count() > 1:
+        # A plain-def processor is still running in a thread after the grace period; its
+        # job was put back, so leave without waiting for it.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+
+
+@click.command("worker")
+@click.option("--queue", "queues", multiple=True, metavar="Q", help="Queue to work (repeatable).")
+@click.option("--concurrency", type=click.IntRange(min=1), help="Slots per queue.")
+@import_option
+def worker_command(queues: tuple[str, ...], concurrency: int | None, imports: tuple[str, ...]) -> None:
+    """Run workers for the given queues (default: every queue)."""
+    settings = Settings.from_env()
+    registry = load_processors(imports, settings)
+    url = migrated_database_url()
+    worker = Worker(url, select_queues(registry, queues, concurrency), registry, settings)
+    run_services([worker.run], worker.stop_now)
+
+
+@click.command("run")
+@import_option
+def run_command(imports: tuple[str, ...]) -> None:
+    """Everything in one process: migrate, then workers for every queue."""
+    settings = Settings.from_env()
+    registry = load_processors(imports, settings)
+    url = migrated_database_url()
+    worker = Worker(url, select_queues(registry, (), None), registry, settings)
+    run_services([worker.run], worker.stop_now)
+
+
+COMMANDS = [worker_command, run_command]

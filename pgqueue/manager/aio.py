@@ -1,0 +1,226 @@
+"""`JobQueueManager`: the guide's Python API on asyncio."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Any, TypeVar
+
+from pgqueue.config import Settings
+from pgqueue.db.connect import async_pool, resolve_database_url
+from pgqueue.manager import core
+from pgqueue.models import (
+    CleanupJobType,
+    EmailJobType,
+    Job,
+    JobPriority,
+    QueueName,
+    ReportJobType,
+)
+from pgqueue.options import JobSpec, validate_priority, validate_queue
+from pgqueue.registry import Registration, Registry, default_registry
+from pgqueue.store import ops
+from pgqueue.store.aio import AsyncStore
+
+T = TypeVar("T")
+
+
+class JobQueueManager:
+    """Produce, inspect and administer jobs. Every method is a coroutine, as in the guide.
+
+    `database_url=None` means the environment (`DATABASE_URL`, else the embedded server).
+    The pool opens on first use and belongs to the event loop that first used it.
+    """
+
+    def __init__(
+        self,
+        database_url: str | None = None,
+        *,
+        settings: Settings | None = None,
+        registry: Registry | None = None,
+        pool_size: int = 10,
+    ) -> None:
+        self._database_url = database_url
+        self._settings = settings
+        self.registry = registry if registry is not None else default_registry
+        self._pool_size = pool_size
+        self._store: AsyncStore | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock: asyncio.Lock | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = Settings.from_env()
+        return self._settings
+
+    @property
+    def database_url(self) -> str:
+        return resolve_database_url(self._database_url)
+
+    async def _open(self) -> AsyncStore:
+        loop = asyncio.get_running_loop()
+        if self._store is not None and self._loop is loop:
+            return self._store
+        if self._lock is None or self._loop is not loop:
+            self._lock, self._loop, self._store = asyncio.Lock(), loop, None
+        async with self._lock:
+            if self._store is None:
+                url = await asyncio.to_thread(resolve_database_url, self._database_url)
+                pool = async_pool(url, max_size=self._pool_size)
+                await pool.open(wait=True)
+                self._store = AsyncStore(pool)
+        return self._store
+
+    async def _run(self, op: ops.Op[T]) -> T:
+        return await (await self._open()).run(op)
+
+    async def close(self) -> None:
+        if self._store is not None and self._loop is asyncio.get_running_loop():
+            await self._store.pool.close()
+        self._store = None
+
+    async def __aenter__(self) -> JobQueueManager:
+        await self._open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # --- producing ---------------------------------------------------------------------
+
+    async def _enqueue(self, queue: str, specs: list[JobSpec], connection: object) -> list[Job]:
+        if not specs:
+            return []
+        store = await self._open()
+        for _ in range(core.KEY_RACE_RETRIES):
+            try:
+                if connection is not None:
+                    return await store.run_in(connection, ops.enqueue(queue, specs))
+                return await store.run(ops.enqueue(queue, specs))
+            except ops.KeyRace:
+                continue
+        raise core.key_race_error(queue)
+
+    async def add_job(
+        self, queue: str, name: str, data: Any = None, *, connection: object = None, **options: Any
+    ) -> Job:
+        """Add one job; with `connection=`, inside the caller's transaction."""
+        spec = core.build_one(self.settings, queue, name, data, options)
+        return (await self._enqueue(queue, [spec], connection))[0]
+
+    async def add_bulk(
+        self, queue: str, jobs: Iterable[Mapping[str, Any]], *, connection: object = None
+    ) -> list[Job]:
+        """Add many jobs in one round trip: `[{"name": …, "data": …, "opts": {…}}, …]`."""
+        return await self._enqueue(queue, core.build_bulk(self.settings, queue, jobs), connection)
+
+    async def add_delayed_job(
+        self, queue: str, name: str, data: Any, delay: int, *, connection: object = None, **options: Any
+    ) -> Job:
+        """Add a job that becomes ready `delay` ms from now."""
+        return await self.add_job(
+            queue, name, data, connection=connection, **core.delayed_options(delay, options)
+        )
+
+    async def add_scheduled_job(
+        self, queue: str, name: str, data: Any, run_at: datetime, *, connection: object = None, **options: Any
+    ) -> Job:
+        """Add a job that becomes ready at `run_at` (a naive datetime is local time)."""
+        return await self.add_job(
+            queue, name, data, connection=connection, **core.scheduled_options(run_at, options)
+        )
+
+    async def add_email_job(
+        self, email_type: EmailJobType | str, data: Any, priority: JobPriority | int | None = None, **options: Any
+    ) -> Job:
+        return await self.add_job(QueueName.EMAIL, str(email_type), data, **validate_priority(priority), **options)
+
+    async def add_report_job(
+        self, report_type: ReportJobType | str, data: Any, priority: JobPriority | int | None = None, **options: Any
+    ) -> Job:
+        return await self.add_job(QueueName.REPORT, str(report_type), data, **validate_priority(priority), **options)
+
+    async def add_cleanup_job(
+        self, cleanup_type: CleanupJobType | str, data: Any = None, priority: JobPriority | int | None = None, **options: Any
+    ) -> Job:
+        return await self.add_job(QueueName.CLEANUP, str(cleanup_type), data, **validate_priority(priority), **options)
+
+    # --- processing --------------------------------------------------------------------
+
+    def process_jobs(
+        self, queue: str, name: str, fn: Callable[[Any], Any], concurrency: int | None = None
+    ) -> Registration:
+        """Register `fn` for `name` jobs of `queue` (`"*"`: all); workers that import the
+        registering module run it (`pgqueue worker --import MOD`)."""
+        return self.registry.add(queue, name, fn, concurrency)
+
+    # --- monitoring --------------------------------------------------------------------
+
+    async def get_queue_stats(self, queue: str) -> dict[str, int]:
+        validate_queue(queue)
+        found = await self._run(ops.queue_stats(queue))
+        return found.get(queue, core.empty_stats())
+
+    async def get_all_queue_stats(self) -> dict[str, dict[str, int]]:
+        return core.all_stats(await self._run(ops.queue_stats(None)))
+
+    async def get_jobs(self, queue: str, state: str, start: int = 0, end: int = -1) -> list[Job]:
+        """Jobs in one state, newest first; `start`/`end` are Bull's inclusive range."""
+        validate_queue(queue)
+        offset, limit = core.page(start, end)
+        return await self._run(ops.list_jobs(queue, core.job_state(state), offset, limit))
+
+    async def get_failed_jobs(self, queue: str, start: int = 0, end: int = -1) -> list[Job]:
+        return await self.get_jobs(queue, "failed", start, end)
+
+    async def get_job(self, queue: str, job_id: str | int) -> Job | None:
+        validate_queue(queue)
+        return await self._run(ops.get_job(queue, core.job_ref(job_id)))
+
+    async def get_job_logs(
+        self, queue: str, job_id: str | int, start: int = 0, end: int = -1
+    ) -> list[dict[str, Any]]:
+        validate_queue(queue)
+        offset, limit = core.page(start, end)
+        return await self._run(ops.job_logs(queue, core.job_ref(job_id), offset, limit))
+
+    async def get_workers(self) -> list[dict[str, Any]]:
+        return await self._run(ops.list_workers())
+
+    # --- administering -----------------------------------------------------------------
+
+    async def retry_job(self, queue: str, job_id: str | int) -> str:
+        """Put a failed job back in line with fresh attempts; returns its id."""
+        validate_queue(queue)
+        return await self._run(ops.retry_job(queue, core.job_ref(job_id)))
+
+    async def promote_job(self, queue: str, job_id: str | int) -> str:
+        """Run a delayed job now; returns its id."""
+        validate_queue(queue)
+        return await self._run(ops.promote_job(queue, core.job_ref(job_id)))
+
+    async def remove_job(self, queue: str, job_id: str | int) -> str:
+        """Delete a job that is not active; returns its id."""
+        validate_queue(queue)
+        return await self._run(ops.remove_job(queue, core.job_ref(job_id)))
+
+    async def clean_queue(
+        self, queue: str, grace: int, status: str = "completed", limit: int | None = None
+    ) -> list[str]:
+        """Remove jobs in `status` older than `grace` ms; returns the removed ids."""
+        validate_queue(queue)
+        grace_ms, state, cap = core.clean_args(grace, status, limit)
+        return await self._run(ops.clean(queue, grace_ms, state, cap))
+
+    async def pause_queue(self, queue: str) -> None:
+        validate_queue(queue)
+        await self._run(ops.set_paused(queue, True))
+
+    async def resume_queue(self, queue: str) -> None:
+        validate_queue(queue)
+        await self._run(ops.set_paused(queue, False))
+
+    async def get_paused_queues(self) -> set[str]:
+        return await self._run(ops.paused_queues())

@@ -1,0 +1,121 @@
+"""What the async and the sync manager share: argument checks and building operations.
+
+Each public manager method is `validate here → one store operation → result`; the two
+shells differ only in how they run the operation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from pgqueue.config import QUEUES, Settings
+from pgqueue.errors import InvalidJobError, PgQueueError
+from pgqueue.models import JobState
+from pgqueue.options import JobSpec, build_spec, validate_queue
+from pgqueue.store import ops
+
+CLEANABLE_STATES = frozenset(
+    {JobState.COMPLETED, JobState.FAILED, JobState.WAITING, JobState.DELAYED, JobState.PAUSED}
+)
+MAX_BULK = 100_000
+KEY_RACE_RETRIES = 3
+MAX_PAGE = 10_000
+
+
+def build_one(
+    settings: Settings, queue: str, name: str, data: Any, options: Mapping[str, Any]
+) -> JobSpec:
+    return build_spec(queue, name, data, options, settings.max_payload_bytes)
+
+
+def build_bulk(settings: Settings, queue: str, jobs: Iterable[Mapping[str, Any]]) -> list[JobSpec]:
+    validate_queue(queue)
+    specs: list[JobSpec] = []
+    for index, job in enumerate(jobs):
+        if not isinstance(job, Mapping):
+            raise InvalidJobError(f"add_bulk item {index} must be a mapping, got {job!r}")
+        unknown = set(job) - {"name", "data", "opts"}
+        if unknown:
+            raise InvalidJobError(f"add_bulk item {index} has unknown keys: {sorted(unknown)}")
+        opts = job.get("opts") or {}
+        if not isinstance(opts, Mapping):
+            raise InvalidJobError(f"add_bulk item {index}: opts must be a mapping")
+        try:
+            specs.append(build_one(settings, queue, job.get("name"), job.get("data"), opts))  # type: ignore[arg-type]
+        except InvalidJobError as exc:
+            raise InvalidJobError(f"add_bulk item {index}: {exc}") from exc
+        if len(specs) > MAX_BULK:
+            raise InvalidJobError(f"add_bulk takes at most {MAX_BULK} jobs per call")
+    return specs
+
+
+def delayed_options(delay: object, options: Mapping[str, Any]) -> dict[str, Any]:
+    return {**options, "delay": delay}
+
+
+def scheduled_options(run_at: object, options: Mapping[str, Any]) -> dict[str, Any]:
+    if not isinstance(run_at, datetime):
+        raise InvalidJobError(f"run_at must be a datetime, got {run_at!r}")
+    return {**options, "run_at": run_at}
+
+
+def page(start: object, end: object) -> tuple[int, int]:
+    """Bull's inclusive range (`end=-1`: to the end) as OFFSET and LIMIT."""
+    for value, what in ((start, "start"), (end, "end")):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidJobError(f"{what} must be a whole number, got {value!r}")
+    assert isinstance(start, int) and isinstance(end, int)
+    if start < 0:
+        raise InvalidJobError(f"start must be >= 0, got {start}")
+    if end == -1:
+        return start, MAX_PAGE
+    if end < start:
+        raise InvalidJobError(f"end must be >= start or -1, got start={start}, end={end}")
+    return start, min(end - start + 1, MAX_PAGE)
+
+
+def job_state(state: object) -> JobState:
+    try:
+        return JobState(state)
+    except ValueError:
+        allowed = ", ".join(s.value for s in JobState)
+        raise InvalidJobError(f"state must be one of {allowed}, got {state!r}") from None
+
+
+def clean_args(grace: object, status: object, limit: object) -> tuple[int, JobState, int]:
+    if isinstance(grace, bool) or not isinstance(grace, int) or grace < 0:
+        raise InvalidJobError(f"grace must be a whole number of ms >= 0, got {grace!r}")
+    state = job_state(status)
+    if state not in CLEANABLE_STATES:
+        allowed = ", ".join(sorted(s.value for s in CLEANABLE_STATES))
+        raise InvalidJobError(f"clean takes a status of {allowed}, got {status!r}")
+    if limit is None:
+        limit = 1_000_000
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise InvalidJobError(f"limit must be a whole number >= 1, got {limit!r}")
+    return grace, state, limit
+
+
+def empty_stats() -> dict[str, int]:
+    return dict.fromkeys(ops.STAT_FIELDS, 0)
+
+
+def all_stats(found: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    """The eight configured queues always appear, then any other queue with jobs."""
+    stats = {name: found.get(name, empty_stats()) for name in QUEUES}
+    stats.update({name: counts for name, counts in sorted(found.items()) if name not in stats})
+    return stats
+
+
+def job_ref(job_id: object) -> str | int:
+    if isinstance(job_id, bool) or not isinstance(job_id, str | int) or str(job_id) == "":
+        raise InvalidJobError(f"job id must be a non-empty string or an int, got {job_id!r}")
+    return job_id
+
+
+def key_race_error(queue: str) -> PgQueueError:
+    return PgQueueError(
+        f"could not add to {queue!r}: other producers kept adding the same job_id concurrently"
+    )

@@ -1,0 +1,110 @@
+"""The nouns of pgqueue: jobs, their states, and the guide's enums.
+
+A leaf module: it imports nothing from pgqueue, so every layer can use it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import IntEnum, StrEnum
+from typing import Any
+
+
+class JobPriority(IntEnum):
+    """Bull's priorities: a smaller number runs first."""
+
+    CRITICAL = 1
+    HIGH = 2
+    NORMAL = 3
+    LOW = 4
+
+
+class QueueName(StrEnum):
+    """The eight queues of the platform; any other name a user adds to is a queue too."""
+
+    EMAIL = "email"
+    REPORT = "report"
+    PIPELINE = "pipeline"
+    TEST = "test"
+    DEPLOYMENT = "deployment"
+    NOTIFICATION = "notification"
+    CLEANUP = "cleanup"
+    ANALYTICS = "analytics"
+
+
+class JobState(StrEnum):
+    """What a user sees. `delayed` and `paused` are derived: a waiting row whose run time
+    is in the future is delayed; a ready row in a paused queue is paused, as in Bull."""
+
+    WAITING = "waiting"
+    DELAYED = "delayed"
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    PAUSED = "paused"
+
+
+class EmailJobType(StrEnum):
+    WELCOME = "welcome"
+    PASSWORD_RESET = "password-reset"
+    PIPELINE_COMPLETE = "pipeline-complete"
+    TEST_RESULTS = "test-results"
+    DEPLOYMENT_NOTIFICATION = "deployment-notification"
+    ALERT = "alert"
+
+
+class ReportJobType(StrEnum):
+    PIPELINE_REPORT = "pipeline-report"
+    TEST_COVERAGE = "test-coverage"
+    SECURITY_SCAN = "security-scan"
+    ANALYTICS = "analytics"
+    AUDIT_LOG = "audit-log"
+
+
+class CleanupJobType(StrEnum):
+    EXPIRED_TOKENS = "expired-tokens"
+    OLD_LOGS = "old-logs"
+    TEMP_FILES = "temp-files"
+    OLD_ARTIFACTS = "old-artifacts"
+
+
+def to_ms(moment: datetime | None) -> int | None:
+    """Bull reports times as milliseconds since the epoch."""
+    return None if moment is None else int(moment.timestamp() * 1000)
+
+
+@dataclass
+class Job:
+    """A job as stored. Times are aware datetimes; `timestamp` is creation in ms, as Bull."""
+
+    id: str
+    queue: str
+    name: str
+    data: Any
+    opts: dict[str, Any]
+    state: JobState
+    priority: int
+    progress: Any = None
+    attempts_made: int = 0
+    max_attempts: int = 1
+    failed_reason: str | None = None
+    stacktrace: list[str] = field(default_factory=list)
+    return_value: Any = None
+    created_at: datetime | None = None
+    processed_at: datetime | None = None
+    finished_at: datetime | None = None
+    run_at: datetime | None = None
+    key: str | None = None
+
+    @property
+    def timestamp(self) -> int | None:
+        return to_ms(self.created_at)
+
+    @property
+    def processed_on(self) -> int | None:
+        return to_ms(self.processed_at)
+
+    @property
+    def finished_on(self) -> int | None:
+        return to_ms(self.finished_at)

@@ -1,0 +1,230 @@
+"""Job options: validated and normalised before anything is written.
+
+Everything a producer passes is checked here, in pure code shared by the async and the
+sync manager, so bad input raises `InvalidJobError` and never reaches the database.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pgqueue.config import queue_config
+from pgqueue.errors import InvalidJobError
+from pgqueue.models import JobPriority
+
+DEFAULT_ATTEMPTS = 3
+DEFAULT_BACKOFF: dict[str, Any] = {"type": "exponential", "delay": 2000}
+DEFAULT_REMOVE_ON_COMPLETE = 100
+DEFAULT_REMOVE_ON_FAIL = 500
+
+MAX_PRIORITY = 32767
+MAX_NAME_LENGTH = 255
+_QUEUE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
+
+# Bull users write camelCase; both spellings are accepted.
+_ALIASES = {
+    "jobId": "job_id",
+    "removeOnComplete": "remove_on_complete",
+    "removeOnFail": "remove_on_fail",
+    "runAt": "run_at",
+}
+KNOWN_OPTIONS = frozenset(
+    {
+        "priority",
+        "attempts",
+        "backoff",
+        "delay",
+        "run_at",
+        "job_id",
+        "remove_on_complete",
+        "remove_on_fail",
+        "timeout",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How many finished jobs to keep (None: all) and for how long in seconds (None: ever)."""
+
+    count: int | None
+    age: int | None
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """One job ready to insert: names checked, JSON encoded, options resolved."""
+
+    name: str
+    data_json: str
+    opts_json: str
+    priority: int
+    delay_ms: int
+    run_at: datetime | None
+    max_attempts: int
+    key: str | None
+    keep_completed: Retention
+    keep_failed: Retention
+
+
+def validate_queue(queue: object) -> str:
+    if not isinstance(queue, str) or not _QUEUE_NAME.fullmatch(queue):
+        raise InvalidJobError(
+            f"queue name must be 1-128 letters, digits or _.:- (starting with a letter or "
+            f"digit), got {queue!r}"
+        )
+    return queue
+
+
+def validate_name(name: object) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidJobError(f"job name must be a non-empty string, got {name!r}")
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidJobError(f"job name is longer than {MAX_NAME_LENGTH} characters")
+    return name
+
+
+def encode_json(value: Any, what: str, max_bytes: int | None = None) -> str:
+    """JSON text Postgres' jsonb will accept, or an `InvalidJobError` saying why not."""
+    try:
+        text = json.dumps(value, allow_nan=False, separators=(",", ":"), ensure_ascii=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidJobError(f"{what} must be JSON-serialisable: {exc}") from exc
+    if "\\u0000" in text:
+        raise InvalidJobError(f"{what} contains a NUL character, which Postgres cannot store")
+    if max_bytes is not None:
+        size = len(text.encode("utf-8"))
+        if size > max_bytes:
+            raise InvalidJobError(f"{what} is {size} bytes encoded, over the {max_bytes} limit")
+    return text
+
+
+def _whole(value: object, what: str, minimum: int, maximum: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidJobError(f"{what} must be a whole number, got {value!r}")
+    if value < minimum or (maximum is not None and value > maximum):
+        bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
+        raise InvalidJobError(f"{what} must be {bound}, got {value}")
+    return value
+
+
+def _backoff(value: object) -> dict[str, Any]:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return {"type": "fixed", "delay": _whole(value, "backoff", 0)}
+    if not isinstance(value, Mapping):
+        raise InvalidJobError(f"backoff must be a number of ms or a mapping, got {value!r}")
+    unknown = set(value) - {"type", "delay"}
+    if unknown:
+        raise InvalidJobError(f"backoff has unknown keys: {sorted(unknown)}")
+    kind = value.get("type", "exponential")
+    if kind not in ("exponential", "fixed"):
+        raise InvalidJobError(f"backoff type must be 'exponential' or 'fixed', got {kind!r}")
+    return {"type": kind, "delay": _whole(value.get("delay", 0), "backoff delay", 0)}
+
+
+def _retention(value: object, what: str) -> tuple[Retention, Any]:
+    if isinstance(value, bool):
+        return Retention(0 if value else None, None), value
+    if isinstance(value, int):
+        return Retention(_whole(value, what, 0), None), value
+    if isinstance(value, Mapping):
+        unknown = set(value) - {"age", "count"}
+        if unknown or not value:
+            raise InvalidJobError(f"{what} takes 'age' (s) and/or 'count', got {dict(value)!r}")
+        count = value.get("count")
+        age = value.get("age")
+        return Retention(
+            None if count is None else _whole(count, f"{what} count", 0),
+            None if age is None else _whole(age, f"{what} age", 0),
+        ), dict(value)
+    raise InvalidJobError(f"{what} must be a bool, a count or {{'age', 'count'}}, got {value!r}")
+
+
+def backoff_delay_ms(backoff: Mapping[str, Any], attempts_made: int) -> int:
+    """Delay before the next attempt: exponential doubles from `delay`, fixed repeats it."""
+    delay = int(backoff.get("delay", 0))
+    if backoff.get("type") == "fixed":
+        return delay
+    return int(delay * 2 ** max(attempts_made - 1, 0))
+
+
+def build_spec(
+    queue: str, name: object, data: Any, options: Mapping[str, Any], max_payload_bytes: int
+) -> JobSpec:
+    """Validate one job; raise `InvalidJobError` on the first thing wrong."""
+    validate_queue(queue)
+    validate_name(name)
+    assert isinstance(name, str)
+    opts = {_ALIASES.get(k, k): v for k, v in options.items()}
+    unknown = set(opts) - KNOWN_OPTIONS
+    if unknown:
+        raise InvalidJobError(f"unknown job options: {sorted(unknown)}")
+    data_json = encode_json({} if data is None else data, "job data", max_payload_bytes)
+
+    priority = opts.get("priority")
+    if priority is None:
+        priority = int(queue_config(queue).priority)
+    priority = _whole(priority, "priority", 1, MAX_PRIORITY)
+    attempts = _whole(opts.get("attempts", DEFAULT_ATTEMPTS), "attempts", 1, 1_000_000)
+    backoff = _backoff(opts.get("backoff", DEFAULT_BACKOFF))
+    delay = _whole(opts.get("delay", 0), "delay", 0, 10 * 365 * 86_400_000)
+
+    run_at = opts.get("run_at")
+    if run_at is not None:
+        if not isinstance(run_at, datetime):
+            raise InvalidJobError(f"run_at must be a datetime, got {run_at!r}")
+        # A naive datetime is local time, as everywhere in Python.
+        run_at = run_at.astimezone()
+
+    key = opts.get("job_id")
+    if key is not None:
+        if isinstance(key, int) and not isinstance(key, bool):
+            key = str(key)
+        if not isinstance(key, str) or not key or len(key) > MAX_NAME_LENGTH:
+            raise InvalidJobError(f"job_id must be a non-empty string of <= 255, got {key!r}")
+
+    keep_completed, rc = _retention(
+        opts.get("remove_on_complete", DEFAULT_REMOVE_ON_COMPLETE), "remove_on_complete"
+    )
+    keep_failed, rf = _retention(opts.get("remove_on_fail", DEFAULT_REMOVE_ON_FAIL), "remove_on_fail")
+
+    timeout = opts.get("timeout")
+    if timeout is not None:
+        timeout = _whole(timeout, "timeout", 1)
+
+    stored = {
+        "priority": priority,
+        "attempts": attempts,
+        "backoff": backoff,
+        "delay": delay,
+        "remove_on_complete": rc,
+        "remove_on_fail": rf,
+    }
+    if timeout is not None:
+        stored["timeout"] = timeout
+    if key is not None:
+        stored["job_id"] = key
+    if run_at is not None:
+        stored["run_at"] = run_at.isoformat()
+    return JobSpec(
+        name=name,
+        data_json=data_json,
+        opts_json=json.dumps(stored, separators=(",", ":")),
+        priority=priority,
+        delay_ms=delay,
+        run_at=run_at,
+        max_attempts=attempts,
+        key=key,
+        keep_completed=keep_completed,
+        keep_failed=keep_failed,
+    )
+
+
+def validate_priority(priority: int | JobPriority | None) -> dict[str, Any]:
+    """Helpers take a priority positionally, as in the guide; None keeps the queue's."""
+    return {} if priority is None else {"priority": priority}

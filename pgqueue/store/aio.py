@@ -1,0 +1,49 @@
+"""Runs store operations on asyncio: our pool, or the caller's connection."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from psycopg import AsyncConnection
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from pgqueue.store.external import SAVEPOINT, async_driver_connection
+from pgqueue.store.ops import Op
+
+T = TypeVar("T")
+
+
+async def execute(conn: AsyncConnection[Any], op: Op[T]) -> T:
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(op.sql, op.params, prepare=op.prepare)
+        rows = await cur.fetchall() if cur.description else []
+    return op.read(rows)
+
+
+class AsyncStore:
+    """Every operation is one round trip on a pooled autocommit connection."""
+
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self.pool = pool
+
+    async def run(self, op: Op[T]) -> T:
+        async with self.pool.connection() as conn:
+            if op.atomic:
+                async with conn.transaction():
+                    return await execute(conn, op)
+            return await execute(conn, op)
+
+    async def run_in(self, connection: object, op: Op[T]) -> T:
+        """Run on the caller's connection, in its transaction, behind a savepoint."""
+        conn = await async_driver_connection(connection)
+        if conn.autocommit and conn.info.transaction_status == 0:  # IDLE: no transaction
+            return await execute(conn, op)
+        await conn.execute(f"SAVEPOINT {SAVEPOINT}")
+        try:
+            result = await execute(conn, op)
+        except BaseException:
+            await conn.execute(f"ROLLBACK TO SAVEPOINT {SAVEPOINT}")
+            raise
+        await conn.execute(f"RELEASE SAVEPOINT {SAVEPOINT}")
+        return result

@@ -1,0 +1,317 @@
+"""Store operations as data: the SQL to run, its parameters, and how to read the rows.
+
+This is the pure core shared by the async and the sync executor (`aio.py`, `sync.py`):
+an operation never performs I/O itself, so both shells run exactly the same queries.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from pgqueue.errors import JobNotFoundError, JobStateError
+from pgqueue.models import Job, JobState
+from pgqueue.options import JobSpec
+from pgqueue.store.queries import query
+
+T = TypeVar("T")
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Op(Generic[T]):
+    """One statement: `read` turns the fetched rows into the operation's result."""
+
+    sql: str
+    params: dict[str, Any]
+    read: Callable[[list[Row]], T]
+    prepare: bool | None = None
+    atomic: bool = False
+    """Run in a transaction, so that an exception from `read` rolls the statement back."""
+
+
+def _id_and_key(job_id: str | int) -> dict[str, Any]:
+    """Callers name a job by its id or by the job_id they gave it; either works."""
+    text = str(job_id)
+    numeric = int(text) if text.isdigit() and len(text) < 19 else None
+    return {"id": numeric, "key": text}
+
+
+def job_state(row: Row) -> JobState:
+    state = row["state"]
+    if state == "waiting":
+        if row.get("delayed"):
+            return JobState.DELAYED
+        return JobState.PAUSED if row.get("paused") else JobState.WAITING
+    return JobState(state)
+
+
+def row_to_job(row: Row, state: JobState | None = None) -> Job:
+    return Job(
+        id=str(row["id"]),
+        queue=row["queue"],
+        name=row["name"],
+        data=row["data"],
+        opts=row["opts"],
+        state=state or job_state(row),
+        priority=row["priority"],
+        progress=row.get("progress"),
+        attempts_made=row["attempts_made"],
+        max_attempts=row["max_attempts"],
+        failed_reason=row.get("failed_reason"),
+        stacktrace=list(row.get("stacktrace") or []),
+        return_value=row.get("return_value"),
+        created_at=row.get("created_at"),
+        processed_at=row.get("processed_at"),
+        finished_at=row.get("finished_at"),
+        run_at=row.get("run_at"),
+        key=row.get("key"),
+    )
+
+
+# --- producing -------------------------------------------------------------------------
+
+
+def _in_spec_order(specs: Sequence[JobSpec], rows: list[Row]) -> list[Job]:
+    """One job per spec, in the caller's order: keyed specs by key, the rest by id."""
+    by_key = {r["key"]: r for r in rows if r["key"] is not None}
+    fresh = iter(sorted((r for r in rows if r["key"] is None), key=lambda r: r["id"]))
+    jobs: list[Job] = []
+    for spec in specs:
+        row = by_key.get(spec.key) if spec.key is not None else next(fresh, None)
+        if row is None:  # a concurrent producer committed the same key mid-statement
+            raise KeyRace(spec.key)
+        jobs.append(row_to_job(row))
+    return jobs
+
+
+def enqueue(queue: str, specs: Sequence[JobSpec]) -> Op[list[Job]]:
+    return Op(
+        query("enqueue_jobs"),
+        {
+            "queue": queue,
+            "names": [s.name for s in specs],
+            "datas": [s.data_json for s in specs],
+            "opts": [s.opts_json for s in specs],
+            "priorities": [s.priority for s in specs],
+            "delays": [s.delay_ms for s in specs],
+            "run_ats": [s.run_at for s in specs],
+            "max_attempts": [s.max_attempts for s in specs],
+            "keys": [s.key for s in specs],
+            "keep_completed": [s.keep_completed.count for s in specs],
+            "keep_completed_age": [s.keep_completed.age for s in specs],
+            "keep_failed": [s.keep_failed.count for s in specs],
+            "keep_failed_age": [s.keep_failed.age for s in specs],
+        },
+        lambda rows: _in_spec_order(specs, rows),
+        prepare=True,
+        atomic=any(s.key is not None for s in specs),
+    )
+
+
+class KeyRace(Exception):
+    """A key was committed by another producer after this statement's snapshot: the
+    statement is rolled back and run again, and then sees that job."""
+
+
+# --- executing -------------------------------------------------------------------------
+
+
+def claim(queue: str, limit: int, worker_id: uuid.UUID) -> Op[list[tuple[Job, uuid.UUID]]]:
+    lease = uuid.uuid4()
+
+    def read(rows: list[Row]) -> list[tuple[Job, uuid.UUID]]:
+        rows.sort(key=lambda r: (r["priority"], r["run_at"], r["id"]))
+        return [(row_to_job(r, JobState.ACTIVE), lease) for r in rows]
+
+    return Op(
+        query("claim_jobs"),
+        {"queue": queue, "limit": limit, "lease": lease, "worker_id": worker_id},
+        read,
+        prepare=True,
+    )
+
+
+def complete(items: Sequence[tuple[int, uuid.UUID, str]]) -> Op[set[int]]:
+    """`items` are (job id, lease, result as JSON text)."""
+    return Op(
+        query("complete_jobs"),
+        {
+            "ids": [i[0] for i in items],
+            "leases": [i[1] for i in items],
+            "results": [i[2] for i in items],
+        },
+        lambda rows: {r["id"] for r in rows},
+        prepare=True,
+    )
+
+
+def fail(
+    job_id: int, lease: uuid.UUID, reason: str, stack: str, retry_in_ms: int | None
+) -> Op[Row | None]:
+    return Op(
+        query("fail_job"),
+        {"id": job_id, "lease": lease, "reason": reason, "stack": stack, "retry_in_ms": retry_in_ms},
+        lambda rows: rows[0] if rows else None,
+    )
+
+
+def update_progress(job_id: int, lease: uuid.UUID, progress_json: str) -> Op[bool]:
+    return Op(
+        query("update_progress"),
+        {"id": job_id, "lease": lease, "progress": progress_json},
+        bool,
+    )
+
+
+def add_log(job_id: int, lease: uuid.UUID, message: str) -> Op[bool]:
+    return Op(query("add_job_log"), {"id": job_id, "lease": lease, "message": message}, bool)
+
+
+def release(items: Sequence[tuple[int, uuid.UUID]]) -> Op[set[int]]:
+    return Op(
+        query("release_jobs"),
+        {"ids": [i[0] for i in items], "leases": [i[1] for i in items]},
+        lambda rows: {r["id"] for r in rows},
+    )
+
+
+# --- inspecting ------------------------------------------------------------------------
+
+STAT_FIELDS = ("waiting", "active", "completed", "failed", "delayed", "paused")
+
+
+def queue_stats(queue: str | None) -> Op[dict[str, dict[str, int]]]:
+    def read(rows: list[Row]) -> dict[str, dict[str, int]]:
+        return {r["queue"]: {f: int(r[f]) for f in STAT_FIELDS} for r in rows}
+
+    return Op(query("queue_stats"), {"queue": queue}, read)
+
+
+def paused_queues() -> Op[set[str]]:
+    return Op(query("paused_queues"), {}, lambda rows: {r["name"] for r in rows})
+
+
+def get_job(queue: str, job_id: str | int) -> Op[Job | None]:
+    return Op(
+        query("get_job"),
+        {"queue": queue, **_id_and_key(job_id)},
+        lambda rows: row_to_job(rows[0]) if rows else None,
+    )
+
+
+def list_jobs(queue: str, state: JobState, offset: int, limit: int) -> Op[list[Job]]:
+    return Op(
+        query("list_jobs"),
+        {"queue": queue, "state": str(state), "offset": offset, "limit": limit},
+        lambda rows: [row_to_job(r) for r in rows],
+    )
+
+
+def job_logs(queue: str, job_id: str | int, offset: int, limit: int) -> Op[list[Row]]:
+    ident = _id_and_key(job_id)["id"]
+    return Op(
+        query("job_logs"),
+        {"queue": queue, "id": ident, "offset": offset, "limit": limit},
+        lambda rows: rows,
+    )
+
+
+# --- administering ---------------------------------------------------------------------
+
+
+def _transition(queue: str, job_id: str | int, done_flag: str, allowed: str) -> Callable[
+    [list[Row]], str
+]:
+    def read(rows: list[Row]) -> str:
+        if not rows:
+            raise JobNotFoundError(f"job {job_id} not found in queue {queue!r}")
+        row = rows[0]
+        if not row[done_flag]:
+            raise JobStateError(
+                f"job {job_id} in queue {queue!r} is {row['previous_state']}; "
+                f"only {allowed} jobs can be {done_flag}"
+            )
+        return str(row["id"])
+
+    return read
+
+
+def retry_job(queue: str, job_id: str | int) -> Op[str]:
+    return Op(
+        query("retry_job"),
+        {"queue": queue, **_id_and_key(job_id)},
+        _transition(queue, job_id, "retried", "failed"),
+    )
+
+
+def promote_job(queue: str, job_id: str | int) -> Op[str]:
+    return Op(
+        query("promote_job"),
+        {"queue": queue, **_id_and_key(job_id)},
+        _transition(queue, job_id, "promoted", "delayed"),
+    )
+
+
+def remove_job(queue: str, job_id: str | int) -> Op[str]:
+    return Op(
+        query("remove_job"),
+        {"queue": queue, **_id_and_key(job_id)},
+        _transition(queue, job_id, "removed", "non-active"),
+    )
+
+
+def clean(queue: str, grace_ms: int, state: JobState, limit: int) -> Op[list[str]]:
+    return Op(
+        query("clean_jobs"),
+        {"queue": queue, "grace_ms": grace_ms, "state": str(state), "limit": limit},
+        lambda rows: [str(r["id"]) for r in rows],
+    )
+
+
+def set_paused(queue: str, paused: bool) -> Op[None]:
+    return Op(query("set_paused"), {"queue": queue, "paused": paused}, lambda rows: None)
+
+
+# --- maintenance -----------------------------------------------------------------------
+
+
+def register_worker(
+    worker_id: uuid.UUID, hostname: str, pid: int, queues: Sequence[str]
+) -> Op[None]:
+    return Op(
+        query("register_worker"),
+        {"id": worker_id, "hostname": hostname, "pid": pid, "queues": list(queues)},
+        lambda rows: None,
+    )
+
+
+def heartbeat(worker_id: uuid.UUID) -> Op[bool]:
+    return Op(query("heartbeat"), {"id": worker_id}, bool)
+
+
+def unregister_worker(worker_id: uuid.UUID) -> Op[None]:
+    return Op(query("unregister_worker"), {"id": worker_id}, lambda rows: None)
+
+
+def list_workers() -> Op[list[Row]]:
+    return Op(query("list_workers"), {}, lambda rows: rows)
+
+
+def try_maintenance_lock() -> Op[bool]:
+    return Op(query("try_maintenance_lock"), {}, lambda rows: bool(rows[0]["locked"]))
+
+
+def rescue(lease_seconds: float) -> Op[list[Row]]:
+    return Op(query("rescue_jobs"), {"lease_seconds": lease_seconds}, lambda rows: rows)
+
+
+def prune_finished(limit: int) -> Op[int]:
+    return Op(query("prune_finished"), {"limit": limit}, len)
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))

@@ -1,0 +1,111 @@
+-- name: retry_job
+-- Only a failed job can be retried: it waits again with a fresh set of attempts. The
+-- state before the call is returned either way, so the caller can tell "not found"
+-- from "not failed" without a second query.
+WITH target AS (
+    SELECT id, state FROM pgqueue_jobs
+    WHERE queue = %(queue)s AND (id = %(id)s OR key = %(key)s)
+    ORDER BY id = %(id)s DESC
+    LIMIT 1
+    FOR UPDATE
+),
+retried AS (
+    UPDATE pgqueue_jobs AS j
+    SET state = 'waiting', run_at = now(), attempts_made = 0, failed_reason = NULL,
+        finished_at = NULL, processed_at = NULL, return_value = NULL
+    FROM target
+    WHERE j.id = target.id AND target.state = 'failed'
+    RETURNING j.id
+),
+notified AS (
+    SELECT pg_notify('pgqueue_jobs', %(queue)s || ' 0') FROM retried
+)
+SELECT target.id, target.state AS previous_state, retried.id IS NOT NULL AS retried
+FROM target
+LEFT JOIN retried ON true
+LEFT JOIN (SELECT count(*) AS n FROM notified) AS nt ON true;
+
+-- name: promote_job
+-- A delayed job runs now.
+WITH target AS (
+    SELECT id, state, run_at > now() AS delayed FROM pgqueue_jobs
+    WHERE queue = %(queue)s AND (id = %(id)s OR key = %(key)s)
+    ORDER BY id = %(id)s DESC
+    LIMIT 1
+    FOR UPDATE
+),
+promoted AS (
+    UPDATE pgqueue_jobs AS j SET run_at = now()
+    FROM target
+    WHERE j.id = target.id AND target.state = 'waiting' AND target.delayed
+    RETURNING j.id
+),
+notified AS (
+    SELECT pg_notify('pgqueue_jobs', %(queue)s || ' 0') FROM promoted
+)
+SELECT target.id, target.state AS previous_state, promoted.id IS NOT NULL AS promoted
+FROM target
+LEFT JOIN promoted ON true
+LEFT JOIN (SELECT count(*) AS n FROM notified) AS nt ON true;
+
+-- name: remove_job
+-- An active job is leased to a worker and is not removed from under it.
+WITH target AS (
+    SELECT id, state FROM pgqueue_jobs
+    WHERE queue = %(queue)s AND (id = %(id)s OR key = %(key)s)
+    ORDER BY id = %(id)s DESC
+    LIMIT 1
+    FOR UPDATE
+),
+removed AS (
+    DELETE FROM pgqueue_jobs AS j
+    USING target
+    WHERE j.id = target.id AND target.state <> 'active'
+    RETURNING j.id
+)
+SELECT target.id, target.state AS previous_state, removed.id IS NOT NULL AS removed
+FROM target LEFT JOIN removed ON true;
+
+-- name: clean_jobs
+-- Bull's clean: remove jobs in one state older than the grace period, at most `limit`.
+-- Finished jobs age from when they finished, the others from when they were created.
+WITH doomed AS (
+    SELECT j.id
+    FROM pgqueue_jobs AS j
+    LEFT JOIN pgqueue_queues AS q ON q.name = j.queue
+    WHERE j.queue = %(queue)s
+      AND CASE %(state)s
+            WHEN 'completed' THEN j.state = 'completed'
+                AND j.finished_at < now() - %(grace_ms)s * interval '1 millisecond'
+            WHEN 'failed' THEN j.state = 'failed'
+                AND j.finished_at < now() - %(grace_ms)s * interval '1 millisecond'
+            WHEN 'waiting' THEN j.state = 'waiting' AND j.run_at <= now()
+                AND NOT coalesce(q.paused, false)
+                AND j.created_at < now() - %(grace_ms)s * interval '1 millisecond'
+            WHEN 'paused' THEN j.state = 'waiting' AND j.run_at <= now()
+                AND coalesce(q.paused, false)
+                AND j.created_at < now() - %(grace_ms)s * interval '1 millisecond'
+            WHEN 'delayed' THEN j.state = 'waiting' AND j.run_at > now()
+                AND j.created_at < now() - %(grace_ms)s * interval '1 millisecond'
+          END
+    ORDER BY j.id
+    LIMIT %(limit)s
+    FOR UPDATE OF j SKIP LOCKED
+)
+DELETE FROM pgqueue_jobs AS j USING doomed WHERE j.id = doomed.id
+RETURNING j.id;
+
+-- name: set_paused
+-- Pausing is a row, so every worker process on every host sees it at its next claim;
+-- resuming also wakes idle workers at once.
+WITH upserted AS (
+    INSERT INTO pgqueue_queues (name, paused, updated_at)
+    VALUES (%(queue)s, %(paused)s, now())
+    ON CONFLICT (name) DO UPDATE SET paused = excluded.paused, updated_at = now()
+    RETURNING name, paused
+),
+notified AS (
+    SELECT pg_notify('pgqueue_jobs', name || ' 0') FROM upserted WHERE NOT paused
+)
+SELECT upserted.name, upserted.paused
+FROM upserted LEFT JOIN (SELECT count(*) AS n FROM notified) AS nt ON true;

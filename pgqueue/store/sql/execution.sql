@@ -1,0 +1,99 @@
+-- name: claim_jobs
+-- The CTE picks the next ready rows in strict order (priority, then run time, then id)
+-- from the partial index of ready jobs, skipping rows other workers hold; the UPDATE
+-- leases them to this worker. `lease` is a fresh token per claim: every later write
+-- about these jobs names it, so a worker that lost its lease cannot touch a job that has
+-- since been claimed again. A paused queue yields nothing.
+WITH next AS (
+    SELECT id
+    FROM pgqueue_jobs
+    WHERE state = 'waiting' AND queue = %(queue)s AND run_at <= now()
+      AND NOT EXISTS (SELECT 1 FROM pgqueue_queues WHERE name = %(queue)s AND paused)
+    ORDER BY priority, run_at, id
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE pgqueue_jobs AS j
+SET state = 'active', attempts_made = j.attempts_made + 1, processed_at = now(),
+    lease = %(lease)s, worker_id = %(worker_id)s
+FROM next
+WHERE j.id = next.id
+RETURNING j.id, j.queue, j.name, j.data, j.opts, j.priority, j.run_at, j.attempts_made,
+          j.max_attempts, j.key, j.progress, j.created_at, j.processed_at;
+
+-- name: complete_jobs
+-- Completions arrive in batches. Jobs kept for zero completions are deleted, the others
+-- marked completed; rows two CTEs touch are disjoint, as Postgres requires.
+WITH done AS (
+    SELECT * FROM unnest(%(ids)s::bigint[], %(leases)s::uuid[], %(results)s::text[])
+        AS d(id, lease, result)
+),
+removed AS (
+    DELETE FROM pgqueue_jobs AS j
+    USING done
+    WHERE j.id = done.id AND j.lease = done.lease AND j.state = 'active'
+      AND j.keep_completed = 0
+    RETURNING j.id
+),
+updated AS (
+    UPDATE pgqueue_jobs AS j
+    SET state = 'completed', finished_at = now(), return_value = done.result::jsonb,
+        lease = NULL
+    FROM done
+    WHERE j.id = done.id AND j.lease = done.lease AND j.state = 'active'
+      AND j.keep_completed IS DISTINCT FROM 0
+    RETURNING j.id
+)
+SELECT id FROM removed UNION ALL SELECT id FROM updated;
+
+-- name: fail_job
+-- `retry_in_ms` NULL means final: the job becomes failed (or is deleted when it is kept
+-- for zero failures). Otherwise it waits again, delayed by the backoff.
+WITH target AS (
+    SELECT id, keep_failed FROM pgqueue_jobs
+    WHERE id = %(id)s AND lease = %(lease)s AND state = 'active'
+),
+removed AS (
+    DELETE FROM pgqueue_jobs AS j
+    USING target
+    WHERE j.id = target.id AND j.lease = %(lease)s AND j.state = 'active'
+      AND %(retry_in_ms)s::bigint IS NULL AND target.keep_failed = 0
+    RETURNING j.id
+),
+updated AS (
+    UPDATE pgqueue_jobs AS j
+    SET state = CASE WHEN %(retry_in_ms)s::bigint IS NULL THEN 'failed' ELSE 'waiting' END,
+        run_at = CASE WHEN %(retry_in_ms)s::bigint IS NULL THEN j.run_at
+                      ELSE now() + %(retry_in_ms)s::bigint * interval '1 millisecond' END,
+        finished_at = CASE WHEN %(retry_in_ms)s::bigint IS NULL THEN now() END,
+        failed_reason = %(reason)s,
+        stacktrace = j.stacktrace || %(stack)s::text,
+        lease = NULL, worker_id = NULL
+    FROM target
+    WHERE j.id = target.id AND j.lease = %(lease)s AND j.state = 'active'
+      AND NOT (%(retry_in_ms)s::bigint IS NULL AND target.keep_failed IS NOT DISTINCT FROM 0)
+    RETURNING j.id, j.state, j.run_at
+)
+SELECT id, 'removed' AS state, NULL::timestamptz AS run_at FROM removed
+UNION ALL SELECT id, state, run_at FROM updated;
+
+-- name: update_progress
+UPDATE pgqueue_jobs SET progress = %(progress)s::jsonb
+WHERE id = %(id)s AND lease = %(lease)s AND state = 'active'
+RETURNING id;
+
+-- name: add_job_log
+INSERT INTO pgqueue_job_logs (job_id, message)
+SELECT id, %(message)s FROM pgqueue_jobs
+WHERE id = %(id)s AND lease = %(lease)s AND state = 'active'
+RETURNING id;
+
+-- name: release_jobs
+-- Graceful shutdown puts unfinished jobs back in line where they were, and gives back
+-- the attempt the shutdown interrupted.
+UPDATE pgqueue_jobs AS j
+SET state = 'waiting', attempts_made = greatest(j.attempts_made - 1, 0), lease = NULL,
+    worker_id = NULL, processed_at = NULL
+FROM unnest(%(ids)s::bigint[], %(leases)s::uuid[]) AS r(id, lease)
+WHERE j.id = r.id AND j.lease = r.lease AND j.state = 'active'
+RETURNING j.id;

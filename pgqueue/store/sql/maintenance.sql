@@ -1,0 +1,78 @@
+-- name: register_worker
+INSERT INTO pgqueue_workers (id, hostname, pid, queues)
+VALUES (%(id)s, %(hostname)s, %(pid)s, %(queues)s)
+ON CONFLICT (id) DO UPDATE SET heartbeat_at = now(), queues = excluded.queues;
+
+-- name: heartbeat
+-- A worker's heartbeat renews the leases of all the jobs it holds at once.
+UPDATE pgqueue_workers SET heartbeat_at = now() WHERE id = %(id)s RETURNING id;
+
+-- name: unregister_worker
+DELETE FROM pgqueue_workers WHERE id = %(id)s;
+
+-- name: list_workers
+SELECT id, hostname, pid, queues, started_at, heartbeat_at
+FROM pgqueue_workers
+ORDER BY started_at;
+
+-- name: try_maintenance_lock
+-- One node at a time runs maintenance; the lock ends with the transaction around it.
+SELECT pg_try_advisory_xact_lock(7405315002) AS locked;
+
+-- name: rescue_jobs
+-- Jobs held by a worker whose heartbeat is older than the lease go back in line (the
+-- attempt counts) or, with no attempts left, fail. Dead workers' rows are dropped.
+WITH dead AS (
+    DELETE FROM pgqueue_workers
+    WHERE heartbeat_at < now() - %(lease_seconds)s * interval '1 second'
+    RETURNING id
+),
+lost AS (
+    SELECT j.id
+    FROM pgqueue_jobs AS j
+    WHERE j.state = 'active'
+      AND NOT EXISTS (
+          SELECT 1 FROM pgqueue_workers AS w
+          WHERE w.id = j.worker_id
+            AND w.heartbeat_at >= now() - %(lease_seconds)s * interval '1 second'
+      )
+    FOR UPDATE SKIP LOCKED
+),
+rescued AS (
+    UPDATE pgqueue_jobs AS j
+    SET state = CASE WHEN j.attempts_made >= j.max_attempts THEN 'failed' ELSE 'waiting' END,
+        finished_at = CASE WHEN j.attempts_made >= j.max_attempts THEN now() END,
+        failed_reason = 'the worker running this job stopped responding (lease expired)',
+        run_at = now(), lease = NULL, worker_id = NULL
+    FROM lost
+    WHERE j.id = lost.id
+    RETURNING j.id, j.queue, j.state
+),
+notified AS (
+    SELECT pg_notify('pgqueue_jobs', queue || ' 0')
+    FROM (SELECT DISTINCT queue FROM rescued WHERE state = 'waiting') AS q
+)
+SELECT rescued.id, rescued.queue, rescued.state
+FROM rescued LEFT JOIN (SELECT count(*) AS n FROM notified) AS nt ON true
+LEFT JOIN (SELECT count(*) AS n FROM dead) AS d ON true;
+
+-- name: prune_finished
+-- Retention (remove_on_complete / remove_on_fail as a count or an age): a finished job
+-- goes once its queue holds more newer jobs in its state than it asked to keep, or once
+-- it is older than it asked to be kept. Bounded per call so one pass stays short.
+WITH ranked AS (
+    SELECT id, state, finished_at,
+           CASE state WHEN 'completed' THEN keep_completed ELSE keep_failed END AS keep,
+           CASE state WHEN 'completed' THEN keep_completed_age ELSE keep_failed_age END AS keep_age,
+           row_number() OVER (PARTITION BY queue, state ORDER BY finished_at DESC, id DESC) AS rn
+    FROM pgqueue_jobs
+    WHERE state IN ('completed', 'failed')
+),
+doomed AS (
+    SELECT id FROM ranked
+    WHERE (keep IS NOT NULL AND rn > keep)
+       OR (keep_age IS NOT NULL AND finished_at < now() - keep_age * interval '1 second')
+    LIMIT %(limit)s
+)
+DELETE FROM pgqueue_jobs AS j USING doomed WHERE j.id = doomed.id
+RETURNING j.id;

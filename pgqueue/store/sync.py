@@ -1,0 +1,49 @@
+"""Runs store operations blocking: our pool, or the caller's connection."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from psycopg import Connection
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from pgqueue.store.external import SAVEPOINT, sync_driver_connection
+from pgqueue.store.ops import Op
+
+T = TypeVar("T")
+
+
+def execute(conn: Connection[Any], op: Op[T]) -> T:
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(op.sql, op.params, prepare=op.prepare)
+        rows = cur.fetchall() if cur.description else []
+    return op.read(rows)
+
+
+class SyncStore:
+    """Blocking twin of `AsyncStore`."""
+
+    def __init__(self, pool: ConnectionPool) -> None:
+        self.pool = pool
+
+    def run(self, op: Op[T]) -> T:
+        with self.pool.connection() as conn:
+            if op.atomic:
+                with conn.transaction():
+                    return execute(conn, op)
+            return execute(conn, op)
+
+    def run_in(self, connection: object, op: Op[T]) -> T:
+        """Run on the caller's connection, in its transaction, behind a savepoint."""
+        conn = sync_driver_connection(connection)
+        if conn.autocommit and conn.info.transaction_status == 0:  # IDLE: no transaction
+            return execute(conn, op)
+        conn.execute(f"SAVEPOINT {SAVEPOINT}")
+        try:
+            result = execute(conn, op)
+        except BaseException:
+            conn.execute(f"ROLLBACK TO SAVEPOINT {SAVEPOINT}")
+            raise
+        conn.execute(f"RELEASE SAVEPOINT {SAVEPOINT}")
+        return result

@@ -1,0 +1,185 @@
+"""One queue's pool: claims as many jobs as it has free slots and runs them.
+
+The fetch loop claims a batch sized to the free slots in one round trip. After a full
+batch it claims again at once (there is probably more); after a short one it sleeps
+until NOTIFY says a job is ready, a local timer says a delayed job is due, or the poll
+interval passes (the fallback should a notification be missed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import traceback
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from pgqueue.errors import UnrecoverableError
+from pgqueue.models import Job
+from pgqueue.options import backoff_delay_ms, encode_json
+from pgqueue.registry import Registry
+from pgqueue.store import ops
+from pgqueue.store.aio import AsyncStore
+from pgqueue.worker.finisher import Finisher
+from pgqueue.worker.job import RunningJob
+
+logger = logging.getLogger(__name__)
+
+MAX_CLAIM = 500
+
+
+class JobTimeoutError(Exception):
+    """The processor ran past the job's `timeout`."""
+
+
+class QueuePool:
+    def __init__(
+        self,
+        queue: str,
+        concurrency: int,
+        *,
+        store: AsyncStore,
+        registry: Registry,
+        finisher: Finisher,
+        executor: ThreadPoolExecutor,
+        worker_id: uuid.UUID,
+        poll_interval: float,
+    ) -> None:
+        self.queue = queue
+        self.concurrency = concurrency
+        self._store = store
+        self._registry = registry
+        self._finisher = finisher
+        self._executor = executor
+        self._worker_id = worker_id
+        self._poll_interval = poll_interval
+        self._wake = asyncio.Event()
+        self._slot_free = asyncio.Event()
+        self._slot_free.set()
+        self.running: dict[asyncio.Task[None], tuple[int, uuid.UUID]] = {}
+        self._fetcher: asyncio.Task[None] | None = None
+        self._timers: list[asyncio.TimerHandle] = []
+        self.processed = 0
+
+    def start(self) -> None:
+        self._fetcher = asyncio.create_task(self._fetch_loop(), name=f"pgqueue-fetch-{self.queue}")
+
+    def wake(self, at_ms: int = 0) -> None:
+        """A job is ready now, or will be at `at_ms` (epoch ms)."""
+        loop = asyncio.get_running_loop()
+        delay = at_ms / 1000 - time.time() if at_ms else 0
+        if delay <= 0.001:
+            self._wake.set()
+        else:
+            self._timers = [t for t in self._timers if not t.cancelled()]
+            self._timers.append(loop.call_later(delay, self._wake.set))
+
+    async def stop_claiming(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
+        if self._fetcher is not None:
+            self._fetcher.cancel()
+            try:
+                await self._fetcher
+            except asyncio.CancelledError:
+                pass
+
+    async def _fetch_loop(self) -> None:
+        more = True
+        while True:
+            await self._slot_free.wait()
+            if not more:
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+                except TimeoutError:
+                    pass
+            self._wake.clear()
+            free = self.concurrency - len(self.running)
+            if free <= 0:
+                self._slot_free.clear()
+                continue
+            want = min(free, MAX_CLAIM)
+            try:
+                claimed = await self._store.run(ops.claim(self.queue, want, self._worker_id))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("claim failed", extra={"action": "claim_failed", "queue": self.queue})
+                more = False
+                continue
+            more = len(claimed) == want
+            for job, lease in claimed:
+                task = asyncio.create_task(self._execute(job, lease))
+                self.running[task] = (int(job.id), lease)
+                task.add_done_callback(self._done)
+            if len(self.running) >= self.concurrency:
+                self._slot_free.clear()
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self.running.pop(task, None)
+        self._slot_free.set()
+
+    async def _write(self, job_id: int, lease: uuid.UUID, kind: str, value: Any) -> None:
+        if kind == "progress":
+            await self._store.run(ops.update_progress(job_id, lease, value))
+        else:
+            await self._store.run(ops.add_log(job_id, lease, value))
+
+    async def _execute(self, job: Job, lease: uuid.UUID) -> None:
+        job_id = int(job.id)
+        registration = self._registry.find(job.queue, job.name)
+        loop = asyncio.get_running_loop()
+
+        async def write(kind: str, value: Any) -> None:
+            await self._write(job_id, lease, kind, value)
+
+        handle = RunningJob(job, lease, write, loop)
+        timeout_ms = job.opts.get("timeout")
+        started = time.monotonic()
+        try:
+            if registration is None:
+                raise LookupError(f"no processor for job {job.name!r} in queue {job.queue!r}")
+            if registration.is_async:
+                call = registration.fn(handle)
+            else:
+                call = loop.run_in_executor(self._executor, registration.fn, handle)
+            if timeout_ms:
+                try:
+                    result = await asyncio.wait_for(call, timeout_ms / 1000)
+                except TimeoutError:
+                    raise JobTimeoutError(f"job timed out after {timeout_ms} ms") from None
+            else:
+                result = await call
+            result_json = encode_json(result, "the processor's return value")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            await self._fail(job, lease, exc)
+            return
+        self.processed += 1
+        self._finisher.complete(job_id, lease, result_json)
+        logger.debug(
+            "job completed",
+            extra={"action": "job_completed", "queue": job.queue, "job_id": job.id,
+                   "duration_ms": round((time.monotonic() - started) * 1000, 3)},
+        )
+
+    async def _fail(self, job: Job, lease: uuid.UUID, exc: BaseException) -> None:
+        final = isinstance(exc, UnrecoverableError) or job.attempts_made >= job.max_attempts
+        retry_in = None if final else backoff_delay_ms(job.opts.get("backoff", {}), job.attempts_made)
+        reason = str(exc) or type(exc).__name__
+        stack = "".join(traceback.format_exception(exc))
+        try:
+            row = await self._store.run(ops.fail(int(job.id), lease, reason, stack, retry_in))
+        except Exception:
+            logger.exception("recording a failure failed", extra={"action": "fail_write_failed", "job_id": job.id})
+            return
+        logger.info(
+            "job failed" if final else "job will retry",
+            extra={"action": "job_failed" if final else "job_retry", "queue": job.queue,
+                   "job_id": job.id, "reason": reason, "attempt": job.attempts_made},
+        )
+        if row is not None and retry_in is not None:
+            self.wake(int(time.time() * 1000) + retry_in)

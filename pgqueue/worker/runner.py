@@ -1,0 +1,187 @@
+"""A worker process: queue pools plus the loops that keep them honest.
+
+Beside the pools it runs a LISTEN connection (wakes pools when jobs are added), a
+heartbeat (renews the leases of every job this worker holds, in one statement) and a
+maintenance pass (rescues jobs of dead workers, applies retention) that only one worker
+in the whole fleet runs at a time, under an advisory lock.
+
+Shutdown: stop claiming, let running jobs finish within the grace period, put back the
+rest (their attempt is given back), write outstanding completions, leave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
+
+from psycopg import AsyncConnection
+
+from pgqueue.config import Settings
+from pgqueue.db.connect import async_connect, async_pool
+from pgqueue.registry import Registry
+from pgqueue.store import ops
+from pgqueue.store.aio import AsyncStore, execute
+from pgqueue.worker.finisher import Finisher
+from pgqueue.worker.pool import QueuePool
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "pgqueue_jobs"
+PRUNE_BATCH = 5000
+
+
+class Worker:
+    def __init__(
+        self,
+        database_url: str,
+        queues: dict[str, int],
+        registry: Registry,
+        settings: Settings | None = None,
+    ) -> None:
+        if not queues:
+            raise ValueError("a worker needs at least one queue")
+        self.database_url = database_url
+        self.queues = queues
+        self.registry = registry
+        self.settings = settings or Settings.from_env()
+        self.id = uuid.uuid4()
+        self.pools: dict[str, QueuePool] = {}
+        self._hard_stop = asyncio.Event()
+        self.ready = asyncio.Event()
+
+    def stop_now(self) -> None:
+        """A second signal: do not wait for running jobs."""
+        self._hard_stop.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        settings = self.settings
+        pool = async_pool(self.database_url, min_size=2, max_size=4 + len(self.queues))
+        await pool.open(wait=True)
+        store = AsyncStore(pool)
+        finisher = Finisher(store)
+        executor = ThreadPoolExecutor(
+            max_workers=max(sum(self.queues.values()), 1), thread_name_prefix="pgqueue-job"
+        )
+        listener = await async_connect(self.database_url)
+        await listener.execute(f"LISTEN {CHANNEL}")
+        await store.run(
+            ops.register_worker(self.id, socket.gethostname(), os.getpid(), list(self.queues))
+        )
+        finisher.start()
+        for queue, concurrency in self.queues.items():
+            self.pools[queue] = QueuePool(
+                queue,
+                concurrency,
+                store=store,
+                registry=self.registry,
+                finisher=finisher,
+                executor=executor,
+                worker_id=self.id,
+                poll_interval=settings.poll_interval,
+            )
+            self.pools[queue].start()
+        loops = [
+            asyncio.create_task(self._listen(listener), name="pgqueue-listen"),
+            asyncio.create_task(self._heartbeat(store), name="pgqueue-heartbeat"),
+            asyncio.create_task(self._maintain(store), name="pgqueue-maintenance"),
+        ]
+        logger.info(
+            "worker started",
+            extra={"action": "worker_started", "worker_id": str(self.id), "queues": self.queues},
+        )
+        self.ready.set()
+        try:
+            await stop.wait()
+        finally:
+            await self._shutdown(store, finisher, loops)
+            await listener.close()
+            await pool.close()
+            executor.shutdown(wait=False, cancel_futures=True)
+
+    async def _shutdown(
+        self, store: AsyncStore, finisher: Finisher, loops: list[asyncio.Task[None]]
+    ) -> None:
+        for p in self.pools.values():
+            await p.stop_claiming()
+        running = {t: item for p in self.pools.values() for t, item in p.running.items()}
+        logger.info("worker stopping", extra={"action": "worker_stopping", "running": len(running)})
+        if running and not self._hard_stop.is_set():
+            hard = asyncio.create_task(self._hard_stop.wait())
+            deadline = asyncio.get_running_loop().time() + self.settings.shutdown_grace
+            pending = set(running)
+            while pending and not self._hard_stop.is_set():
+                left = deadline - asyncio.get_running_loop().time()
+                if left <= 0:
+                    break
+                _, pending = await asyncio.wait(
+                    pending | {hard}, timeout=left, return_when="FIRST_COMPLETED"
+                )
+                pending.discard(hard)
+            hard.cancel()
+        unfinished = [item for t, item in running.items() if not t.done()]
+        for task in running:
+            task.cancel()
+        await finisher.stop()
+        if unfinished:
+            with suppress(Exception):
+                released = await store.run(ops.release(unfinished))
+                logger.info(
+                    "unfinished jobs put back",
+                    extra={"action": "jobs_released", "jobs": len(released)},
+                )
+        for task in loops:
+            task.cancel()
+        await asyncio.gather(*loops, return_exceptions=True)
+        with suppress(Exception):
+            await store.run(ops.unregister_worker(self.id))
+        logger.info("worker stopped", extra={"action": "worker_stopped", "worker_id": str(self.id)})
+
+    async def _listen(self, conn: AsyncConnection) -> None:
+        async for notice in conn.notifies():
+            queue, _, at = notice.payload.partition(" ")
+            target = self.pools.get(queue)
+            if target is not None:
+                target.wake(int(at) if at.isdigit() else 0)
+
+    async def _heartbeat(self, store: AsyncStore) -> None:
+        while True:
+            await asyncio.sleep(self.settings.heartbeat_seconds)
+            try:
+                alive = await store.run(ops.heartbeat(self.id))
+                if not alive:
+                    # Declared dead (e.g. paused past the lease): our jobs were rescued and
+                    # our late writes are refused by their lease. Rejoin as a live worker.
+                    logger.warning("worker was declared dead; rejoining", extra={"action": "worker_rejoined"})
+                    await store.run(
+                        ops.register_worker(self.id, socket.gethostname(), os.getpid(), list(self.queues))
+                    )
+            except Exception:
+                logger.exception("heartbeat failed", extra={"action": "heartbeat_failed"})
+
+    async def _maintain(self, store: AsyncStore) -> None:
+        interval = max(min(self.settings.lease_seconds / 3, 10.0), 0.2)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.maintenance_pass(store)
+            except Exception:
+                logger.exception("maintenance failed", extra={"action": "maintenance_failed"})
+
+    async def maintenance_pass(self, store: AsyncStore) -> None:
+        async with store.pool.connection() as conn, conn.transaction():
+            if not await execute(conn, ops.try_maintenance_lock()):
+                return
+            rescued = await execute(conn, ops.rescue(self.settings.lease_seconds))
+            pruned = await execute(conn, ops.prune_finished(PRUNE_BATCH))
+        if rescued:
+            logger.warning(
+                "jobs rescued from dead workers",
+                extra={"action": "jobs_rescued", "jobs": [r["id"] for r in rescued]},
+            )
+        if pruned:
+            logger.debug("finished jobs pruned", extra={"action": "jobs_pruned", "jobs": pruned})
