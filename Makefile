@@ -1,0 +1,53 @@
+# pgqueue: `make run` and `make test` need only Python 3.11+ and make.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+QUEUE  ?= email
+
+.PHONY: install run test worker workers api scheduler migrate bench lint format clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "pgqueue needs Python 3.11+")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/pgqueue run
+
+test: install
+	$(BIN)/pytest
+
+worker: install
+	$(BIN)/pgqueue worker --queue $(QUEUE)
+
+workers: install
+	$(BIN)/pgqueue worker
+
+api: install
+	$(BIN)/pgqueue api
+
+scheduler: install
+	$(BIN)/pgqueue scheduler
+
+migrate: install
+	$(BIN)/pgqueue migrate
+
+bench: install
+	$(BIN)/python -m benchmarks
+
+lint: install
+	$(BIN)/ruff check pgqueue tests alembic
+	$(BIN)/ruff format --check pgqueue tests alembic
+	$(BIN)/mypy pgqueue
+
+format: install
+	$(BIN)/ruff format pgqueue tests alembic
+	$(BIN)/ruff check --fix pgqueue tests alembic
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
