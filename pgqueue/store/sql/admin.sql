@@ -18,12 +18,12 @@ retried AS (
     RETURNING j.id
 ),
 notified AS (
-    SELECT pg_notify('pgqueue_jobs', %(queue)s || ' 0') FROM retried
+    SELECT pg_notify('pgqueue_jobs', %(queue)s || ' 0')::text AS sent FROM retried
 )
 SELECT target.id, target.state AS previous_state, retried.id IS NOT NULL AS retried
 FROM target
 LEFT JOIN retried ON true
-LEFT JOIN (SELECT count(*) AS n FROM notified) AS nt ON true;
+CROSS JOIN (SELECT count(sent) AS n FROM notified) AS nt;
 
 -- name: promote_job
 -- A delayed job runs now.
@@ -41,12 +41,12 @@ promoted AS (
     RETURNING j.id
 ),
 notified AS (
-    SELECT pg_notify('pgqueue_jobs', %(queue)s || ' 0') FROM promoted
+    SELECT pg_notify('pgqueue_jobs', %(queue)s || ' 0')::text AS sent FROM promoted
 )
 SELECT target.id, target.state AS previous_state, promoted.id IS NOT NULL AS promoted
 FROM target
 LEFT JOIN promoted ON true
-LEFT JOIN (SELECT count(*) AS n FROM notified) AS nt ON true;
+CROSS JOIN (SELECT count(sent) AS n FROM notified) AS nt;
 
 -- name: remove_job
 -- An active job is leased to a worker and is not removed from under it.
@@ -105,7 +105,7 @@ WITH upserted AS (
     RETURNING name, paused
 ),
 notified AS (
-    SELECT pg_notify('pgqueue_jobs', name || ' 0') FROM upserted WHERE NOT paused
+    SELECT pg_notify('pgqueue_jobs', name || ' 0')::text AS sent FROM upserted WHERE NOT paused
 )
 SELECT upserted.name, upserted.paused
-FROM upserted LEFT JOIN (SELECT count(*) AS n FROM notified) AS nt ON true;
+FROM upserted CROSS JOIN (SELECT count(sent) AS n FROM notified) AS nt;

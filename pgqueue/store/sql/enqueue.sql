@@ -3,7 +3,9 @@
 -- unnested server-side. A job whose key (job_id) exists in the queue is not inserted; the
 -- existing row is returned instead, flagged `inserted = false`. Workers are woken with
 -- one NOTIFY per statement whose payload is "<queue> <earliest run time in ms>", sent
--- only when the surrounding transaction commits.
+-- only when the surrounding transaction commits. (A CTE whose output nobody reads is
+-- never evaluated, so each query that notifies reads `count(sent)` through a CROSS JOIN,
+-- which the planner can neither drop nor answer without calling pg_notify.)
 WITH input AS (
     SELECT *
     FROM unnest(
@@ -29,12 +31,12 @@ notified AS (
     SELECT pg_notify(
         'pgqueue_jobs',
         %(queue)s || ' ' || (extract(epoch FROM greatest(min(run_at), now())) * 1000)::bigint
-    ) AS sent
+    )::text AS sent
     FROM ins
     HAVING count(*) > 0
 )
 SELECT ins.*, ins.run_at > now() AS delayed, true AS inserted, false AS paused
-FROM ins LEFT JOIN (SELECT count(*) AS n FROM notified) AS nt ON true
+FROM ins CROSS JOIN (SELECT count(sent) AS n FROM notified) AS nt
 UNION ALL
 SELECT j.*, j.run_at > now() AS delayed, false AS inserted, false AS paused
 FROM pgqueue_jobs AS j

@@ -49,11 +49,11 @@ rescued AS (
     RETURNING j.id, j.queue, j.state
 ),
 notified AS (
-    SELECT pg_notify('pgqueue_jobs', queue || ' 0')
+    SELECT pg_notify('pgqueue_jobs', queue || ' 0')::text AS sent
     FROM (SELECT DISTINCT queue FROM rescued WHERE state = 'waiting') AS q
 )
 SELECT rescued.id, rescued.queue, rescued.state
-FROM rescued LEFT JOIN (SELECT count(*) AS n FROM notified) AS nt ON true
+FROM rescued CROSS JOIN (SELECT count(sent) AS n FROM notified) AS nt
 LEFT JOIN (SELECT count(*) AS n FROM dead) AS d ON true;
 
 -- name: prune_finished

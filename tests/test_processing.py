@@ -1,0 +1,276 @@
+"""Running jobs in a worker: results, failures, retries, priorities, delays, pausing."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import Any
+
+from pgqueue import JobQueueManager, JobState, RunningJob, UnrecoverableError
+from pgqueue.registry import Registry
+from tests.conftest import RunWorker, wait_for
+
+
+async def finished(manager: JobQueueManager, queue: str, job_id: str) -> Any:
+    job = await manager.get_job(queue, job_id)
+    return job if job is not None and job.state in (JobState.COMPLETED, JobState.FAILED) else None
+
+
+async def test_async_and_sync_processors_complete_with_results(
+    manager: JobQueueManager, run_worker: RunWorker
+) -> None:
+    registry = Registry()
+    threads: list[str] = []
+
+    async def handle_async(job: RunningJob) -> dict[str, Any]:
+        await job.progress(25)
+        await job.update_progress(75)
+        await job.log("halfway")
+        return {"double": job.data["n"] * 2}
+
+    def handle_sync(job: RunningJob) -> list[int]:
+        threads.append(threading.current_thread().name)
+        job.progress(40)
+        job.log("from a thread")
+        return [job.data["n"], job.progress()]
+
+    registry.add("test", "async", handle_async)
+    registry.add("test", "sync", handle_sync)
+    a = await manager.add_job("test", "async", {"n": 21})
+    s = await manager.add_job("test", "sync", {"n": 5})
+    async with run_worker(registry, {"test": 2}):
+        done_a = await wait_for(lambda: finished(manager, "test", a.id))
+        done_s = await wait_for(lambda: finished(manager, "test", s.id))
+    assert done_a.state is JobState.COMPLETED
+    assert done_a.return_value == {"double": 42}
+    assert done_a.progress == 75
+    assert done_a.attempts_made == 1
+    assert done_a.processed_on is not None and done_a.finished_on >= done_a.processed_on
+    assert done_s.return_value == [5, 40]
+    assert done_s.progress == 40
+    assert threads and threads[0] != threading.main_thread().name
+    logs = await manager.get_job_logs("test", a.id)
+    assert [entry["message"] for entry in logs] == ["halfway"]
+    assert [e["message"] for e in await manager.get_job_logs("test", s.id)] == ["from a thread"]
+
+
+async def test_named_processor_wins_over_catch_all_and_missing_one_fails(
+    manager: JobQueueManager, run_worker: RunWorker
+) -> None:
+    registry = Registry()
+    registry.add("email", "*", lambda job: "catch-all")
+    registry.add("email", "welcome", lambda job: "welcome")
+    registry.add("report", "known", lambda job: "ok")
+    w = await manager.add_job("email", "welcome", {})
+    o = await manager.add_job("email", "other", {})
+    u = await manager.add_job("report", "unknown", {}, attempts=1)
+    async with run_worker(registry, {"email": 2, "report": 1}):
+        assert (await wait_for(lambda: finished(manager, "email", w.id))).return_value == "welcome"
+        assert (await wait_for(lambda: finished(manager, "email", o.id))).return_value == "catch-all"
+        failed = await wait_for(lambda: finished(manager, "report", u.id))
+    assert failed.state is JobState.FAILED
+    assert "no processor" in failed.failed_reason
+
+
+async def test_failure_retries_with_exponential_backoff_then_fails(
+    manager: JobQueueManager, run_worker: RunWorker
+) -> None:
+    registry = Registry()
+    starts: list[float] = []
+
+    def flaky(job: RunningJob) -> None:
+        starts.append(time.monotonic())
+        raise ConnectionError(f"attempt {job.attempts_made} failed")
+
+    registry.add("email", "flaky", flaky)
+    job = await manager.add_job(
+        "email", "flaky", {}, attempts=3, backoff={"type": "exponential", "delay": 300}
+    )
+    async with run_worker(registry, {"email": 1}):
+        failed = await wait_for(lambda: finished(manager, "email", job.id))
+    assert failed.state is JobState.FAILED
+    assert failed.attempts_made == 3
+    assert failed.failed_reason == "attempt 3 failed"
+    assert len(failed.stacktrace) == 3 and "ConnectionError" in failed.stacktrace[-1]
+    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    assert len(gaps) == 2
+    # 300 ms then 600 ms: never early, and the doubling is visible.
+    assert gaps[0] >= 0.3 and gaps[1] >= 0.6
+    assert gaps[1] > gaps[0]
+    assert [j.id for j in await manager.get_failed_jobs("email", 0, 10)] == [job.id]
+
+
+async def test_fixed_backoff_and_eventual_success(
+    manager: JobQueueManager, run_worker: RunWorker
+) -> None:
+    registry = Registry()
+    starts: list[float] = []
+
+    async def second_time_lucky(job: RunningJob) -> str:
+        starts.append(time.monotonic())
+        if job.attempts_made < 2:
+            raise RuntimeError("not yet")
+        return "done"
+
+    registry.add("email", "lucky", second_time_lucky)
+    job = await manager.add_job("email", "lucky", {}, attempts=3, backoff=400)
+    async with run_worker(registry, {"email": 1}):
+        done = await wait_for(lambda: finished(manager, "email", job.id))
+    assert done.state is JobState.COMPLETED and done.return_value == "done"
+    assert done.attempts_made == 2
+    assert starts[1] - starts[0] >= 0.4
+
+
+async def test_unrecoverable_error_fails_without_retries(
+    manager: JobQueueManager, run_worker: RunWorker
+) -> None:
+    registry = Registry()
+    calls = 0
+
+    async def permanent(job: RunningJob) -> None:
+        nonlocal calls
+        calls += 1
+        raise UnrecoverableError("mailbox does not exist")
+
+    registry.add("email", "x", permanent)
+    job = await manager.add_job("email", "x", {}, attempts=5, backoff=10)
+    async with run_worker(registry, {"email": 1}):
+        failed = await wait_for(lambda: finished(manager, "email", job.id))
+    assert failed.state is JobState.FAILED
+    assert failed.attempts_made == 1 and calls == 1
+    assert failed.failed_reason == "mailbox does not exist"
+
+
+async def test_strict_priority_order_with_one_slot(
+    manager: JobQueueManager, run_worker: RunWorker
+) -> None:
+    registry = Registry()
+    order: list[str] = []
+    registry.add("cleanup", "*", lambda job: order.append(job.name))
+    await manager.add_bulk(
+        "cleanup",
+        [
+            {"name": "low-1", "opts": {"priority": 4}},
+            {"name": "normal-1", "opts": {"priority": 3}},
+            {"name": "critical-1", "opts": {"priority": 1}},
+            {"name": "low-2", "opts": {"priority": 4}},
+            {"name": "high-1", "opts": {"priority": 2}},
+            {"name": "critical-2", "opts": {"priority": 1}},
+            {"name": "normal-2", "opts": {"priority": 3}},
+        ],
+    )
+    async with run_worker(registry, {"cleanup": 1}):
+        await wait_for(lambda: len(order) == 7)
+    assert order == [
+        "critical-1", "critical-2", "high-1", "normal-1", "normal-2", "low-1", "low-2"
+    ]  # fmt: skip
+
+
+async def test_delayed_job_runs_at_its_time_not_before(
+    manager: JobQueueManager, run_worker: RunWorker
+) -> None:
+    registry = Registry()
+    ran_at: list[float] = []
+    registry.add("notification", "*", lambda job: ran_at.append(time.time()))
+    async with run_worker(registry, {"notification": 2}):
+        job = await manager.add_delayed_job("notification", "push", {}, 1500)
+        assert job.state is JobState.DELAYED and job.run_at is not None
+        done = await wait_for(lambda: finished(manager, "notification", job.id))
+    assert done.state is JobState.COMPLETED
+    due = job.run_at.timestamp()
+    assert ran_at[0] >= due
+    # Woken by its own timer, not by the poll: well within a second of its time.
+    assert ran_at[0] - due < 1.0
+
+
+async def test_idle_worker_is_woken_by_notify(
+    manager: JobQueueManager, run_worker: RunWorker
+) -> None:
+    registry = Registry()
+    started: list[float] = []
+    registry.add("test", "*", lambda job: started.append(time.monotonic()))
+    settings = manager.settings.__class__(poll_interval=30.0, lease_seconds=2, heartbeat_seconds=0.5)
+    async with run_worker(registry, {"test": 1}, settings):
+        await asyncio.sleep(0.2)  # let the fetcher go idle on its 30 s poll
+        before = time.monotonic()
+        await manager.add_job("test", "ping", {})
+        await wait_for(lambda: started, timeout=5)
+    # With a 30 s poll, only LISTEN/NOTIFY can explain a start this soon.
+    assert started[0] - before < 2.0
+
+
+async def test_timeout_fails_the_attempt(manager: JobQueueManager, run_worker: RunWorker) -> None:
+    registry = Registry()
+
+    async def slow(job: RunningJob) -> None:
+        await asyncio.sleep(30)
+
+    registry.add("report", "slow", slow)
+    job = await manager.add_job("report", "slow", {}, timeout=200, attempts=1)
+    async with run_worker(registry, {"report": 1}):
+        failed = await wait_for(lambda: finished(manager, "report", job.id))
+    assert failed.state is JobState.FAILED
+    assert "timed out after 200 ms" in failed.failed_reason
+
+
+async def test_unserialisable_return_value_fails_the_attempt(
+    manager: JobQueueManager, run_worker: RunWorker
+) -> None:
+    registry = Registry()
+    registry.add("test", "*", lambda job: object())
+    job = await manager.add_job("test", "bad", {}, attempts=1)
+    async with run_worker(registry, {"test": 1}):
+        failed = await wait_for(lambda: finished(manager, "test", job.id))
+    assert failed.state is JobState.FAILED
+    assert "return value must be JSON-serialisable" in failed.failed_reason
+
+
+async def test_paused_queue_counts_as_paused_and_resumes(
+    manager: JobQueueManager, run_worker: RunWorker
+) -> None:
+    registry = Registry()
+    registry.add("analytics", "*", lambda job: None)
+    await manager.pause_queue("analytics")
+    jobs = await manager.add_bulk("analytics", [{"name": "a"}, {"name": "b"}])
+    stats = await manager.get_queue_stats("analytics")
+    assert (stats["paused"], stats["waiting"]) == (2, 0)
+    paused_job = await manager.get_job("analytics", jobs[0].id)
+    assert paused_job is not None and paused_job.state is JobState.PAUSED
+    async with run_worker(registry, {"analytics": 2}):
+        # A paused queue is not claimed from, however long the worker waits.
+        await asyncio.sleep(0.6)
+        assert (await manager.get_queue_stats("analytics"))["paused"] == 2
+        await manager.resume_queue("analytics")
+        await wait_for(
+            lambda: manager.get_queue_stats("analytics"),
+        )
+        await wait_for(
+            lambda: _completed(manager, "analytics", 2), timeout=5
+        )
+    assert "analytics" not in await manager.get_paused_queues()
+
+
+async def _completed(manager: JobQueueManager, queue: str, n: int) -> bool:
+    return (await manager.get_queue_stats(queue))["completed"] == n
+
+
+async def test_remove_on_complete_true_deletes_and_count_is_pruned(
+    manager: JobQueueManager, run_worker: RunWorker
+) -> None:
+    registry = Registry()
+    registry.add("test", "*", lambda job: None)
+    gone = await manager.add_job("test", "gone", {}, remove_on_complete=True)
+    kept = await manager.add_bulk(
+        "test", [{"name": f"k{i}", "opts": {"remove_on_complete": 2}} for i in range(5)]
+    )
+    async with run_worker(registry, {"test": 1}):
+        await wait_for(lambda: _completed(manager, "test", 2), timeout=15)
+        await wait_for(lambda: _no_job(manager, "test", gone.id))
+    left = await manager.get_jobs("test", "completed")
+    assert {j.name for j in left} == {"k3", "k4"}
+    assert kept[4].id in {j.id for j in left}
+
+
+async def _no_job(manager: JobQueueManager, queue: str, job_id: str) -> bool:
+    return await manager.get_job(queue, job_id) is None
