@@ -191,7 +191,9 @@ def build_spec(
     keep_completed, rc = _retention(
         opts.get("remove_on_complete", DEFAULT_REMOVE_ON_COMPLETE), "remove_on_complete"
     )
-    keep_failed, rf = _retention(opts.get("remove_on_fail", DEFAULT_REMOVE_ON_FAIL), "remove_on_fail")
+    keep_failed, rf = _retention(
+        opts.get("remove_on_fail", DEFAULT_REMOVE_ON_FAIL), "remove_on_fail"
+    )
 
     timeout = opts.get("timeout")
     if timeout is not None:

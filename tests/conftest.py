@@ -42,9 +42,7 @@ def db_url(databases: Databases) -> Iterator[str]:
 @pytest.fixture
 def settings() -> Settings:
     """Fast timings, so that rescue and polling tests take seconds, not minutes."""
-    return Settings(
-        lease_seconds=2.0, heartbeat_seconds=0.5, poll_interval=0.2, shutdown_grace=5.0
-    )
+    return Settings(lease_seconds=2.0, heartbeat_seconds=0.5, poll_interval=0.2, shutdown_grace=5.0)
 
 
 @pytest.fixture
@@ -123,4 +121,3 @@ def pgqueue_process(
         text=True,
         **kwargs,
     )
-

@@ -119,7 +119,12 @@ async def test_all_queue_stats_lists_the_eight_and_users_queues(manager: JobQueu
 
 @pytest.mark.parametrize(
     ("retention", "expected"),
-    [(True, True), (False, False), (10, 10), ({"age": 3600, "count": 5}, {"age": 3600, "count": 5})],
+    [
+        (True, True),
+        (False, False),
+        (10, 10),
+        ({"age": 3600, "count": 5}, {"age": 3600, "count": 5}),
+    ],
 )
 async def test_retention_options_accepted(
     manager: JobQueueManager, retention: object, expected: object

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 import time
 from typing import Any
@@ -67,7 +68,9 @@ async def test_named_processor_wins_over_catch_all_and_missing_one_fails(
     u = await manager.add_job("report", "unknown", {}, attempts=1)
     async with run_worker(registry, {"email": 2, "report": 1}):
         assert (await wait_for(lambda: finished(manager, "email", w.id))).return_value == "welcome"
-        assert (await wait_for(lambda: finished(manager, "email", o.id))).return_value == "catch-all"
+        assert (
+            await wait_for(lambda: finished(manager, "email", o.id))
+        ).return_value == "catch-all"
         failed = await wait_for(lambda: finished(manager, "report", u.id))
     assert failed.state is JobState.FAILED
     assert "no processor" in failed.failed_reason
@@ -93,7 +96,7 @@ async def test_failure_retries_with_exponential_backoff_then_fails(
     assert failed.attempts_made == 3
     assert failed.failed_reason == "attempt 3 failed"
     assert len(failed.stacktrace) == 3 and "ConnectionError" in failed.stacktrace[-1]
-    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert len(gaps) == 2
     # 300 ms then 600 ms: never early, and the doubling is visible.
     assert gaps[0] >= 0.3 and gaps[1] >= 0.6
@@ -190,7 +193,9 @@ async def test_idle_worker_is_woken_by_notify(
     registry = Registry()
     started: list[float] = []
     registry.add("test", "*", lambda job: started.append(time.monotonic()))
-    settings = manager.settings.__class__(poll_interval=30.0, lease_seconds=2, heartbeat_seconds=0.5)
+    settings = manager.settings.__class__(
+        poll_interval=30.0, lease_seconds=2, heartbeat_seconds=0.5
+    )
     async with run_worker(registry, {"test": 1}, settings):
         await asyncio.sleep(0.2)  # let the fetcher go idle on its 30 s poll
         before = time.monotonic()
@@ -245,9 +250,7 @@ async def test_paused_queue_counts_as_paused_and_resumes(
         await wait_for(
             lambda: manager.get_queue_stats("analytics"),
         )
-        await wait_for(
-            lambda: _completed(manager, "analytics", 2), timeout=5
-        )
+        await wait_for(lambda: _completed(manager, "analytics", 2), timeout=5)
     assert "analytics" not in await manager.get_paused_queues()
 
 

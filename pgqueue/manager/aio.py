@@ -117,7 +117,14 @@ class JobQueueManager:
         return await self._enqueue(queue, core.build_bulk(self.settings, queue, jobs), connection)
 
     async def add_delayed_job(
-        self, queue: str, name: str, data: Any, delay: int, *, connection: object = None, **options: Any
+        self,
+        queue: str,
+        name: str,
+        data: Any,
+        delay: int,
+        *,
+        connection: object = None,
+        **options: Any,
     ) -> Job:
         """Add a job that becomes ready `delay` ms from now."""
         return await self.add_job(
@@ -125,7 +132,14 @@ class JobQueueManager:
         )
 
     async def add_scheduled_job(
-        self, queue: str, name: str, data: Any, run_at: datetime, *, connection: object = None, **options: Any
+        self,
+        queue: str,
+        name: str,
+        data: Any,
+        run_at: datetime,
+        *,
+        connection: object = None,
+        **options: Any,
     ) -> Job:
         """Add a job that becomes ready at `run_at` (a naive datetime is local time)."""
         return await self.add_job(
@@ -133,19 +147,37 @@ class JobQueueManager:
         )
 
     async def add_email_job(
-        self, email_type: EmailJobType | str, data: Any, priority: JobPriority | int | None = None, **options: Any
+        self,
+        email_type: EmailJobType | str,
+        data: Any,
+        priority: JobPriority | int | None = None,
+        **options: Any,
     ) -> Job:
-        return await self.add_job(QueueName.EMAIL, str(email_type), data, **validate_priority(priority), **options)
+        return await self.add_job(
+            QueueName.EMAIL, str(email_type), data, **validate_priority(priority), **options
+        )
 
     async def add_report_job(
-        self, report_type: ReportJobType | str, data: Any, priority: JobPriority | int | None = None, **options: Any
+        self,
+        report_type: ReportJobType | str,
+        data: Any,
+        priority: JobPriority | int | None = None,
+        **options: Any,
     ) -> Job:
-        return await self.add_job(QueueName.REPORT, str(report_type), data, **validate_priority(priority), **options)
+        return await self.add_job(
+            QueueName.REPORT, str(report_type), data, **validate_priority(priority), **options
+        )
 
     async def add_cleanup_job(
-        self, cleanup_type: CleanupJobType | str, data: Any = None, priority: JobPriority | int | None = None, **options: Any
+        self,
+        cleanup_type: CleanupJobType | str,
+        data: Any = None,
+        priority: JobPriority | int | None = None,
+        **options: Any,
     ) -> Job:
-        return await self.add_job(QueueName.CLEANUP, str(cleanup_type), data, **validate_priority(priority), **options)
+        return await self.add_job(
+            QueueName.CLEANUP, str(cleanup_type), data, **validate_priority(priority), **options
+        )
 
     # --- processing --------------------------------------------------------------------
 

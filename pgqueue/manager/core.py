@@ -78,7 +78,7 @@ def page(start: object, end: object) -> tuple[int, int]:
 
 def job_state(state: object) -> JobState:
     try:
-        return JobState(state)
+        return JobState(str(state))
     except ValueError:
         allowed = ", ".join(s.value for s in JobState)
         raise InvalidJobError(f"state must be one of {allowed}, got {state!r}") from None

@@ -107,31 +107,67 @@ class SyncJobQueueManager:
         return self._enqueue(queue, core.build_bulk(self.settings, queue, jobs), connection)
 
     def add_delayed_job(
-        self, queue: str, name: str, data: Any, delay: int, *, connection: object = None, **options: Any
+        self,
+        queue: str,
+        name: str,
+        data: Any,
+        delay: int,
+        *,
+        connection: object = None,
+        **options: Any,
     ) -> Job:
         """Blocking twin of `JobQueueManager.add_delayed_job`."""
-        return self.add_job(queue, name, data, connection=connection, **core.delayed_options(delay, options))
+        return self.add_job(
+            queue, name, data, connection=connection, **core.delayed_options(delay, options)
+        )
 
     def add_scheduled_job(
-        self, queue: str, name: str, data: Any, run_at: datetime, *, connection: object = None, **options: Any
+        self,
+        queue: str,
+        name: str,
+        data: Any,
+        run_at: datetime,
+        *,
+        connection: object = None,
+        **options: Any,
     ) -> Job:
         """Blocking twin of `JobQueueManager.add_scheduled_job`."""
-        return self.add_job(queue, name, data, connection=connection, **core.scheduled_options(run_at, options))
+        return self.add_job(
+            queue, name, data, connection=connection, **core.scheduled_options(run_at, options)
+        )
 
     def add_email_job(
-        self, email_type: EmailJobType | str, data: Any, priority: JobPriority | int | None = None, **options: Any
+        self,
+        email_type: EmailJobType | str,
+        data: Any,
+        priority: JobPriority | int | None = None,
+        **options: Any,
     ) -> Job:
-        return self.add_job(QueueName.EMAIL, str(email_type), data, **validate_priority(priority), **options)
+        return self.add_job(
+            QueueName.EMAIL, str(email_type), data, **validate_priority(priority), **options
+        )
 
     def add_report_job(
-        self, report_type: ReportJobType | str, data: Any, priority: JobPriority | int | None = None, **options: Any
+        self,
+        report_type: ReportJobType | str,
+        data: Any,
+        priority: JobPriority | int | None = None,
+        **options: Any,
     ) -> Job:
-        return self.add_job(QueueName.REPORT, str(report_type), data, **validate_priority(priority), **options)
+        return self.add_job(
+            QueueName.REPORT, str(report_type), data, **validate_priority(priority), **options
+        )
 
     def add_cleanup_job(
-        self, cleanup_type: CleanupJobType | str, data: Any = None, priority: JobPriority | int | None = None, **options: Any
+        self,
+        cleanup_type: CleanupJobType | str,
+        data: Any = None,
+        priority: JobPriority | int | None = None,
+        **options: Any,
     ) -> Job:
-        return self.add_job(QueueName.CLEANUP, str(cleanup_type), data, **validate_priority(priority), **options)
+        return self.add_job(
+            QueueName.CLEANUP, str(cleanup_type), data, **validate_priority(priority), **options
+        )
 
     def process_jobs(
         self, queue: str, name: str, fn: Callable[[Any], Any], concurrency: int | None = None

@@ -154,7 +154,13 @@ def fail(
 ) -> Op[Row | None]:
     return Op(
         query("fail_job"),
-        {"id": job_id, "lease": lease, "reason": reason, "stack": stack, "retry_in_ms": retry_in_ms},
+        {
+            "id": job_id,
+            "lease": lease,
+            "reason": reason,
+            "stack": stack,
+            "retry_in_ms": retry_in_ms,
+        },
         lambda rows: rows[0] if rows else None,
     )
 
@@ -223,9 +229,9 @@ def job_logs(queue: str, job_id: str | int, offset: int, limit: int) -> Op[list[
 # --- administering ---------------------------------------------------------------------
 
 
-def _transition(queue: str, job_id: str | int, done_flag: str, allowed: str) -> Callable[
-    [list[Row]], str
-]:
+def _transition(
+    queue: str, job_id: str | int, done_flag: str, allowed: str
+) -> Callable[[list[Row]], str]:
     def read(rows: list[Row]) -> str:
         if not rows:
             raise JobNotFoundError(f"job {job_id} not found in queue {queue!r}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from contextlib import suppress
 
 from pgqueue.store import ops
 from pgqueue.store.aio import AsyncStore
@@ -55,8 +56,10 @@ class Finisher:
             except Exception:
                 # The jobs are done; only the record is missing. Keep trying: if this
                 # process dies first, the jobs are rescued and run again (at-least-once).
-                logger.exception("writing completions failed; retrying",
-                                 extra={"action": "complete_retry", "jobs": len(batch)})
+                logger.exception(
+                    "writing completions failed; retrying",
+                    extra={"action": "complete_retry", "jobs": len(batch)},
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
         if len(written) != len(batch):
@@ -74,7 +77,5 @@ class Finisher:
         await self.drain()
         if self._task is not None:
             self._task.cancel()
-            try:
+            with suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass

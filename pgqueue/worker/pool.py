@@ -14,6 +14,7 @@ import time
 import traceback
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from typing import Any
 
 from pgqueue.errors import UnrecoverableError
@@ -81,20 +82,16 @@ class QueuePool:
             timer.cancel()
         if self._fetcher is not None:
             self._fetcher.cancel()
-            try:
+            with suppress(asyncio.CancelledError):
                 await self._fetcher
-            except asyncio.CancelledError:
-                pass
 
     async def _fetch_loop(self) -> None:
         more = True
         while True:
             await self._slot_free.wait()
             if not more:
-                try:
+                with suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._poll_interval)
-                except TimeoutError:
-                    pass
             self._wake.clear()
             free = self.concurrency - len(self.running)
             if free <= 0:
@@ -106,7 +103,9 @@ class QueuePool:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                logger.exception("claim failed", extra={"action": "claim_failed", "queue": self.queue})
+                logger.exception(
+                    "claim failed", extra={"action": "claim_failed", "queue": self.queue}
+                )
                 more = False
                 continue
             more = len(claimed) == want
@@ -162,24 +161,38 @@ class QueuePool:
         self._finisher.complete(job_id, lease, result_json)
         logger.debug(
             "job completed",
-            extra={"action": "job_completed", "queue": job.queue, "job_id": job.id,
-                   "duration_ms": round((time.monotonic() - started) * 1000, 3)},
+            extra={
+                "action": "job_completed",
+                "queue": job.queue,
+                "job_id": job.id,
+                "duration_ms": round((time.monotonic() - started) * 1000, 3),
+            },
         )
 
     async def _fail(self, job: Job, lease: uuid.UUID, exc: BaseException) -> None:
         final = isinstance(exc, UnrecoverableError) or job.attempts_made >= job.max_attempts
-        retry_in = None if final else backoff_delay_ms(job.opts.get("backoff", {}), job.attempts_made)
+        retry_in = (
+            None if final else backoff_delay_ms(job.opts.get("backoff", {}), job.attempts_made)
+        )
         reason = str(exc) or type(exc).__name__
         stack = "".join(traceback.format_exception(exc))
         try:
             row = await self._store.run(ops.fail(int(job.id), lease, reason, stack, retry_in))
         except Exception:
-            logger.exception("recording a failure failed", extra={"action": "fail_write_failed", "job_id": job.id})
+            logger.exception(
+                "recording a failure failed",
+                extra={"action": "fail_write_failed", "job_id": job.id},
+            )
             return
         logger.info(
             "job failed" if final else "job will retry",
-            extra={"action": "job_failed" if final else "job_retry", "queue": job.queue,
-                   "job_id": job.id, "reason": reason, "attempt": job.attempts_made},
+            extra={
+                "action": "job_failed" if final else "job_retry",
+                "queue": job.queue,
+                "job_id": job.id,
+                "reason": reason,
+                "attempt": job.attempts_made,
+            },
         )
         if row is not None and retry_in is not None:
             self.wake(int(time.time() * 1000) + retry_in)

@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 
 from psycopg import AsyncConnection
+from psycopg.rows import DictRow
 
 from pgqueue.config import Settings
 from pgqueue.db.connect import async_connect, async_pool
@@ -111,9 +112,9 @@ class Worker:
         running = {t: item for p in self.pools.values() for t, item in p.running.items()}
         logger.info("worker stopping", extra={"action": "worker_stopping", "running": len(running)})
         if running and not self._hard_stop.is_set():
-            hard = asyncio.create_task(self._hard_stop.wait())
+            hard: asyncio.Task[object] = asyncio.create_task(self._hard_stop.wait())
             deadline = asyncio.get_running_loop().time() + self.settings.shutdown_grace
-            pending = set(running)
+            pending: set[asyncio.Task[object]] = set(running)
             while pending and not self._hard_stop.is_set():
                 left = deadline - asyncio.get_running_loop().time()
                 if left <= 0:
@@ -141,7 +142,7 @@ class Worker:
             await store.run(ops.unregister_worker(self.id))
         logger.info("worker stopped", extra={"action": "worker_stopped", "worker_id": str(self.id)})
 
-    async def _listen(self, conn: AsyncConnection) -> None:
+    async def _listen(self, conn: AsyncConnection[DictRow]) -> None:
         async for notice in conn.notifies():
             queue, _, at = notice.payload.partition(" ")
             target = self.pools.get(queue)
@@ -156,9 +157,13 @@ class Worker:
                 if not alive:
                     # Declared dead (e.g. paused past the lease): our jobs were rescued and
                     # our late writes are refused by their lease. Rejoin as a live worker.
-                    logger.warning("worker was declared dead; rejoining", extra={"action": "worker_rejoined"})
+                    logger.warning(
+                        "worker was declared dead; rejoining", extra={"action": "worker_rejoined"}
+                    )
                     await store.run(
-                        ops.register_worker(self.id, socket.gethostname(), os.getpid(), list(self.queues))
+                        ops.register_worker(
+                            self.id, socket.gethostname(), os.getpid(), list(self.queues)
+                        )
                     )
             except Exception:
                 logger.exception("heartbeat failed", extra={"action": "heartbeat_failed"})
