@@ -1,0 +1,93 @@
+"""Every Python snippet in the README runs, against a real database.
+
+A snippet whose first line is a `# path.py` comment is a module: it is written to that
+path and imported by the snippets and commands that follow.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pgqueue import JobQueueManager, JobState
+from tests.conftest import ROOT, wait_for
+
+BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
+MODULE = re.compile(r"# ([\w/]+\.py)\n")
+
+
+def snippets() -> list[str]:
+    return BLOCK.findall((ROOT / "README.md").read_text())
+
+
+def write_modules(where: Path) -> None:
+    for code in snippets():
+        header = MODULE.match(code)
+        if header:
+            path = where / header.group(1)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(code)
+            (path.parent / "__init__.py").touch()
+
+
+def env(db_url: str) -> dict[str, str]:
+    return {**os.environ, "DATABASE_URL": db_url, "PYTHONPATH": str(ROOT)}
+
+
+@pytest.mark.parametrize("index", range(len(snippets())))
+def test_snippet_runs(index: int, db_url: str, tmp_path: Path) -> None:
+    code = snippets()[index]
+    write_modules(tmp_path)
+    if MODULE.match(code):
+        code = f"import {MODULE.match(code).group(1)[:-3].replace('/', '.')}"  # type: ignore[union-attr]
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=env(db_url),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+async def test_readme_processor_runs_in_a_worker(
+    db_url: str, tmp_path: Path, manager: JobQueueManager
+) -> None:
+    write_modules(tmp_path)
+    job = await manager.add_job("analytics", "custom-job", {"values": [1, 2, 3]})
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pgqueue",
+            "worker",
+            "--queue",
+            "analytics",
+            "--import",
+            "myapp.jobs",
+        ],
+        cwd=tmp_path,
+        env=env(db_url),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        done = await wait_for(lambda: _completed(manager, job.id), timeout=60)
+    finally:
+        worker.terminate()
+        worker.wait(30)
+    assert done.return_value == {"total": 6}
+    assert done.progress == 100
+    logs = await manager.get_job_logs("analytics", job.id)
+    assert [entry["message"] for entry in logs] == ["summed 3 values"]
+
+
+async def _completed(manager: JobQueueManager, job_id: str) -> object:
+    job = await manager.get_job("analytics", job_id)
+    return job if job is not None and job.state is JobState.COMPLETED else None
