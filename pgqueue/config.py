@@ -24,14 +24,14 @@ class QueueConfig:
 QUEUES: dict[str, QueueConfig] = {
     q.name: q
     for q in (
-        QueueConfig(QueueName.EMAIL, 5, JobPriority.NORMAL),
-        QueueConfig(QueueName.REPORT, 2, JobPriority.NORMAL),
-        QueueConfig(QueueName.PIPELINE, 10, JobPriority.HIGH),
-        QueueConfig(QueueName.TEST, 5, JobPriority.NORMAL),
-        QueueConfig(QueueName.DEPLOYMENT, 3, JobPriority.HIGH),
-        QueueConfig(QueueName.NOTIFICATION, 10, JobPriority.NORMAL),
-        QueueConfig(QueueName.CLEANUP, 1, JobPriority.LOW),
-        QueueConfig(QueueName.ANALYTICS, 2, JobPriority.LOW),
+        QueueConfig(QueueName.EMAIL.value, 5, JobPriority.NORMAL),
+        QueueConfig(QueueName.REPORT.value, 2, JobPriority.NORMAL),
+        QueueConfig(QueueName.PIPELINE.value, 10, JobPriority.HIGH),
+        QueueConfig(QueueName.TEST.value, 5, JobPriority.NORMAL),
+        QueueConfig(QueueName.DEPLOYMENT.value, 3, JobPriority.HIGH),
+        QueueConfig(QueueName.NOTIFICATION.value, 10, JobPriority.NORMAL),
+        QueueConfig(QueueName.CLEANUP.value, 1, JobPriority.LOW),
+        QueueConfig(QueueName.ANALYTICS.value, 2, JobPriority.LOW),
     )
 }
 
