@@ -8,10 +8,15 @@ environment before a component starts is honoured.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
+from pgqueue.errors import ConfigurationError
 from pgqueue.models import JobPriority, QueueName
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -44,31 +49,24 @@ def queue_config(name: str) -> QueueConfig:
     return QUEUES.get(name) or QueueConfig(name, DEFAULT_CONCURRENCY, JobPriority.NORMAL)
 
 
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
+def _parse_bool(raw: str) -> bool:
+    lowered = raw.lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(raw)
+
+
+def _env(name: str, default: T, parse: Callable[[str], T], what: str) -> T:
+    """An environment setting, or a `ConfigurationError` naming the variable at fault."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
         return default
     try:
-        return int(raw)
-    except ValueError as exc:
-        raise ValueError(f"{name} must be a whole number, got {raw!r}") from exc
-
-
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise ValueError(f"{name} must be a number, got {raw!r}") from exc
-
-
-def _env_bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    return raw.strip().lower() in {"1", "true", "yes", "on"}
+        return parse(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be {what}, got {raw!r}") from None
 
 
 @dataclass(frozen=True)
@@ -112,15 +110,15 @@ class Settings:
             template_dir=Path(template_dir) if template_dir else None,
             jwt_secret=os.environ.get("PGQUEUE_JWT_SECRET") or None,
             api_host=os.environ.get("PGQUEUE_API_HOST", "127.0.0.1"),
-            api_port=_env_int("PGQUEUE_API_PORT", 8000),
-            max_payload_bytes=_env_int("PGQUEUE_MAX_PAYLOAD_BYTES", 1_000_000),
-            lease_seconds=_env_float("PGQUEUE_LEASE_SECONDS", 30.0),
-            heartbeat_seconds=_env_float("PGQUEUE_HEARTBEAT_SECONDS", 5.0),
-            poll_interval=_env_float("PGQUEUE_POLL_INTERVAL", 1.0),
-            shutdown_grace=_env_float("PGQUEUE_SHUTDOWN_GRACE", 10.0),
+            api_port=_env("PGQUEUE_API_PORT", 8000, int, "a port number"),
+            max_payload_bytes=_env("PGQUEUE_MAX_PAYLOAD_BYTES", 1_000_000, int, "a whole number"),
+            lease_seconds=_env("PGQUEUE_LEASE_SECONDS", 30.0, float, "a number of seconds"),
+            heartbeat_seconds=_env("PGQUEUE_HEARTBEAT_SECONDS", 5.0, float, "a number of seconds"),
+            poll_interval=_env("PGQUEUE_POLL_INTERVAL", 1.0, float, "a number of seconds"),
+            shutdown_grace=_env("PGQUEUE_SHUTDOWN_GRACE", 10.0, float, "a number of seconds"),
             smtp_host=os.environ.get("SMTP_HOST", "localhost"),
-            smtp_port=_env_int("SMTP_PORT", 587),
-            smtp_secure=_env_bool("SMTP_SECURE", False),
+            smtp_port=_env("SMTP_PORT", 587, int, "a port number"),
+            smtp_secure=_env("SMTP_SECURE", False, _parse_bool, "true or false"),
             smtp_user=os.environ.get("SMTP_USER") or None,
             smtp_password=os.environ.get("SMTP_PASSWORD") or None,
             smtp_from=os.environ.get("SMTP_FROM", "noreply@localhost"),

@@ -249,6 +249,15 @@ def test_bad_import_is_a_clear_error(db_url: str) -> None:
     )
     assert result.returncode != 0
     assert "cannot import 'no_such_module_here'" in result.stderr
+    bad_setting = subprocess.run(
+        [sys.executable, "-m", "pgqueue", "worker"],
+        env={**_env(), "DATABASE_URL": db_url, "PGQUEUE_LEASE_SECONDS": "soon"},
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert bad_setting.returncode != 0
+    assert "PGQUEUE_LEASE_SECONDS must be a number of seconds, got 'soon'" in bad_setting.stderr
 
 
 def _env() -> dict[str, str]:

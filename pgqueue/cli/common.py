@@ -39,6 +39,13 @@ import_option = click.option(
 )
 
 
+def load_settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 def database_url() -> str:
     try:
         return resolve_database_url()

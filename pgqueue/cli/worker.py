@@ -11,8 +11,13 @@ from collections.abc import Awaitable, Callable
 
 import click
 
-from pgqueue.cli.common import import_option, load_processors, migrated_database_url
-from pgqueue.config import QUEUES, Settings
+from pgqueue.cli.common import (
+    import_option,
+    load_processors,
+    load_settings,
+    migrated_database_url,
+)
+from pgqueue.config import QUEUES
 from pgqueue.registry import Registry
 from pgqueue.worker import Worker
 
@@ -64,7 +69,7 @@ def worker_command(
     queues: tuple[str, ...], concurrency: int | None, imports: tuple[str, ...]
 ) -> None:
     """Run workers for the given queues (default: every queue)."""
-    settings = Settings.from_env()
+    settings = load_settings()
     registry = load_processors(imports, settings)
     url = migrated_database_url()
     worker = Worker(url, select_queues(registry, queues, concurrency), registry, settings)
@@ -75,7 +80,7 @@ def worker_command(
 @import_option
 def run_command(imports: tuple[str, ...]) -> None:
     """Everything in one process: migrate, then workers for every queue."""
-    settings = Settings.from_env()
+    settings = load_settings()
     registry = load_processors(imports, settings)
     url = migrated_database_url()
     worker = Worker(url, select_queues(registry, (), None), registry, settings)
