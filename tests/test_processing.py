@@ -8,6 +8,8 @@ import threading
 import time
 from typing import Any
 
+import psycopg
+
 from pgqueue import JobQueueManager, JobState, RunningJob, UnrecoverableError
 from pgqueue.registry import Registry
 from tests.conftest import RunWorker, wait_for
@@ -279,3 +281,28 @@ async def _completed_names(manager: JobQueueManager, queue: str, names: set[str]
 
 async def _no_job(manager: JobQueueManager, queue: str, job_id: str) -> bool:
     return await manager.get_job(queue, job_id) is None
+
+
+async def test_lost_listen_connection_is_reopened(
+    manager: JobQueueManager, run_worker: RunWorker, db_url: str
+) -> None:
+    registry = Registry()
+    started: list[float] = []
+    registry.add("test", "*", lambda job: started.append(time.monotonic()))
+    settings = manager.settings.__class__(poll_interval=30.0, lease_seconds=5, heartbeat_seconds=1)
+    listening = (
+        "SELECT pid FROM pg_stat_activity WHERE query LIKE 'LISTEN%%' AND pid <> pg_backend_pid()"
+    )
+
+    def listeners() -> list[int]:
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            return [row[0] for row in conn.execute(listening)]
+
+    async with run_worker(registry, {"test": 1}, settings):
+        first = await wait_for(listeners)
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            conn.execute("SELECT pg_terminate_backend(%s)", (first[0],))
+        await wait_for(lambda: (now := listeners()) and now != first)
+        await manager.add_job("test", "after-reconnect", {})
+        # With a 30 s poll, only a re-opened LISTEN explains this.
+        await wait_for(lambda: started, timeout=5)

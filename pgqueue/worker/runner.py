@@ -19,9 +19,6 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 
-from psycopg import AsyncConnection
-from psycopg.rows import DictRow
-
 from pgqueue.config import Settings
 from pgqueue.db.connect import async_connect, async_pool
 from pgqueue.registry import Registry
@@ -68,8 +65,6 @@ class Worker:
         executor = ThreadPoolExecutor(
             max_workers=max(sum(self.queues.values()), 1), thread_name_prefix="pgqueue-job"
         )
-        listener = await async_connect(self.database_url)
-        await listener.execute(f"LISTEN {CHANNEL}")
         await store.run(
             ops.register_worker(self.id, socket.gethostname(), os.getpid(), list(self.queues))
         )
@@ -87,7 +82,7 @@ class Worker:
             )
             self.pools[queue].start()
         loops = [
-            asyncio.create_task(self._listen(listener), name="pgqueue-listen"),
+            asyncio.create_task(self._listen(), name="pgqueue-listen"),
             asyncio.create_task(self._heartbeat(store), name="pgqueue-heartbeat"),
             asyncio.create_task(self._maintain(store), name="pgqueue-maintenance"),
         ]
@@ -100,7 +95,6 @@ class Worker:
             await stop.wait()
         finally:
             await self._shutdown(store, finisher, loops)
-            await listener.close()
             await pool.close()
             executor.shutdown(wait=False, cancel_futures=True)
 
@@ -142,12 +136,30 @@ class Worker:
             await store.run(ops.unregister_worker(self.id))
         logger.info("worker stopped", extra={"action": "worker_stopped", "worker_id": str(self.id)})
 
-    async def _listen(self, conn: AsyncConnection[DictRow]) -> None:
-        async for notice in conn.notifies():
-            queue, _, at = notice.payload.partition(" ")
-            target = self.pools.get(queue)
-            if target is not None:
-                target.wake(int(at) if at.isdigit() else 0)
+    async def _listen(self) -> None:
+        """Wake pools on NOTIFY. A lost connection is re-opened; meanwhile the pools
+        poll, and after reconnecting every pool claims once in case it missed a job."""
+        delay = 0.1
+        while True:
+            try:
+                async with await async_connect(self.database_url) as conn:
+                    await conn.execute(f"LISTEN {CHANNEL}")
+                    delay = 0.1
+                    for each in self.pools.values():
+                        each.wake()
+                    async for notice in conn.notifies():
+                        queue, _, at = notice.payload.partition(" ")
+                        target = self.pools.get(queue)
+                        if target is not None:
+                            target.wake(int(at) if at.isdigit() else 0)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.warning(
+                    "LISTEN connection lost; reconnecting", extra={"action": "listen_reconnect"}
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     async def _heartbeat(self, store: AsyncStore) -> None:
         while True:
