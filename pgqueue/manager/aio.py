@@ -20,7 +20,7 @@ from pgqueue.models import (
 )
 from pgqueue.options import JobSpec, validate_priority, validate_queue
 from pgqueue.registry import Registration, Registry, default_registry
-from pgqueue.store import ops
+from pgqueue.store import dashboard_ops, ops
 from pgqueue.store.aio import AsyncStore
 
 T = TypeVar("T")
@@ -256,3 +256,26 @@ class JobQueueManager:
 
     async def get_paused_queues(self) -> set[str]:
         return await self._run(ops.paused_queues())
+
+    async def get_queue_activity(
+        self, window_seconds: int = 3600
+    ) -> dict[str, dashboard_ops.QueueActivity]:
+        """Per queue with ready or recently finished jobs: oldest waiting age, and jobs
+        completed and failed in the last `window_seconds` (the dashboard's overview)."""
+        return await self._run(dashboard_ops.queue_activity(window_seconds))
+
+    async def search_jobs(self, queue: str, text: str, start: int = 0, end: int = -1) -> list[Job]:
+        """Jobs of any state whose id or key is `text` or whose name contains it."""
+        validate_queue(queue)
+        offset, limit = core.page(start, end)
+        return await self._run(dashboard_ops.search_jobs(queue, text, offset, limit))
+
+    async def retry_failed_jobs(self, queue: str) -> int:
+        """Put every failed job of `queue` back in line with fresh attempts; returns how many."""
+        validate_queue(queue)
+        return await self._run(dashboard_ops.retry_failed_jobs(queue))
+
+    async def promote_delayed_jobs(self, queue: str) -> int:
+        """Make every delayed job of `queue` ready now; returns how many."""
+        validate_queue(queue)
+        return await self._run(dashboard_ops.promote_delayed_jobs(queue))

@@ -1,0 +1,60 @@
+-- name: queue_activity
+-- What the dashboard's overview shows beside the counts: how long the oldest ready job
+-- of each queue has waited, and how many jobs finished in the last `window_seconds`.
+-- Only ready rows (the partial ready index) and recently finished rows (the
+-- (queue, state, finished_at) index) are read. Finished jobs pruned by
+-- remove_on_complete / remove_on_fail are no longer rows, so they are not counted.
+SELECT j.queue,
+       extract(epoch FROM now() - min(j.run_at) FILTER (
+           WHERE j.state = 'waiting' AND NOT coalesce(q.paused, false)
+       ))::float8 AS oldest_waiting_seconds,
+       count(*) FILTER (WHERE j.state = 'completed') AS completed_recently,
+       count(*) FILTER (WHERE j.state = 'failed') AS failed_recently
+FROM pgqueue_jobs AS j
+LEFT JOIN pgqueue_queues AS q ON q.name = j.queue
+WHERE (j.state = 'waiting' AND j.run_at <= now())
+   OR (j.state IN ('completed', 'failed')
+       AND j.finished_at >= now() - %(window_seconds)s * interval '1 second')
+GROUP BY j.queue;
+
+-- name: search_jobs
+-- The queue page's search box: a job by its id or key, or every job whose name contains
+-- the text (case-insensitive), in any state, newest first. The name match reads all of
+-- the queue's rows, which is fine for a person typing, not for a hot path.
+SELECT j.*, j.run_at > now() AS delayed, coalesce(q.paused, false) AS paused
+FROM pgqueue_jobs AS j
+LEFT JOIN pgqueue_queues AS q ON q.name = j.queue
+WHERE j.queue = %(queue)s
+  AND (j.id = %(id)s OR j.key = %(text)s OR strpos(lower(j.name), lower(%(text)s)) > 0)
+ORDER BY j.id = %(id)s DESC, j.id DESC
+OFFSET %(offset)s
+LIMIT %(limit)s;
+
+-- name: retry_failed_jobs
+-- "Retry all failed": each failed job of the queue waits again with fresh attempts, as
+-- retry_job does for one, in one statement; idle workers are woken once.
+WITH retried AS (
+    UPDATE pgqueue_jobs
+    SET state = 'waiting', run_at = now(), attempts_made = 0, failed_reason = NULL,
+        finished_at = NULL, processed_at = NULL, return_value = NULL
+    WHERE queue = %(queue)s AND state = 'failed'
+    RETURNING id
+),
+notified AS (
+    SELECT pg_notify('pgqueue_jobs', %(queue)s || ' 0')::text AS sent
+    WHERE EXISTS (SELECT 1 FROM retried)
+)
+SELECT count(*) AS n FROM retried CROSS JOIN (SELECT count(sent) FROM notified) AS nt;
+
+-- name: promote_delayed_jobs
+-- "Promote all delayed": every delayed job of the queue becomes ready now.
+WITH promoted AS (
+    UPDATE pgqueue_jobs SET run_at = now()
+    WHERE queue = %(queue)s AND state = 'waiting' AND run_at > now()
+    RETURNING id
+),
+notified AS (
+    SELECT pg_notify('pgqueue_jobs', %(queue)s || ' 0')::text AS sent
+    WHERE EXISTS (SELECT 1 FROM promoted)
+)
+SELECT count(*) AS n FROM promoted CROSS JOIN (SELECT count(sent) FROM notified) AS nt;
