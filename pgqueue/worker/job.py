@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+from pgqueue.config import Settings
 from pgqueue.models import Job
 from pgqueue.options import encode_json
 
@@ -28,9 +29,22 @@ class _Done:
 class RunningJob:
     """A leased job as its processor sees it."""
 
-    def __init__(self, job: Job, lease: uuid.UUID, write: Writer, loop: asyncio.AbstractEventLoop):
+    def __init__(
+        self,
+        job: Job,
+        lease: uuid.UUID,
+        write: Writer,
+        loop: asyncio.AbstractEventLoop,
+        *,
+        database_url: str,
+        settings: Settings,
+    ):
         self.job = job
         self.lease = lease
+        self.database_url = database_url
+        """The worker's database, for processors that read or write rows of their own."""
+        self.settings = settings
+        """The worker's settings (SMTP, artifacts and template directories, ...)."""
         self._write = write
         self._loop = loop
         self._progress: Any = job.progress

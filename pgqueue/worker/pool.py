@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from typing import Any
 
+from pgqueue.config import Settings
 from pgqueue.errors import UnrecoverableError
 from pgqueue.models import Job
 from pgqueue.options import backoff_delay_ms, encode_json
@@ -47,7 +48,11 @@ class QueuePool:
         executor: ThreadPoolExecutor,
         worker_id: uuid.UUID,
         poll_interval: float,
+        database_url: str,
+        settings: Settings,
     ) -> None:
+        self._database_url = database_url
+        self._settings = settings
         self.queue = queue
         self.concurrency = concurrency
         self._store = store
@@ -134,7 +139,9 @@ class QueuePool:
         async def write(kind: str, value: Any) -> None:
             await self._write(job_id, lease, kind, value)
 
-        handle = RunningJob(job, lease, write, loop)
+        handle = RunningJob(
+            job, lease, write, loop, database_url=self._database_url, settings=self._settings
+        )
         timeout_ms = job.opts.get("timeout")
         started = time.monotonic()
         try:

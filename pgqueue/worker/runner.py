@@ -79,6 +79,8 @@ class Worker:
                 executor=executor,
                 worker_id=self.id,
                 poll_interval=settings.poll_interval,
+                database_url=self.database_url,
+                settings=settings,
             )
             self.pools[queue].start()
         loops = [
