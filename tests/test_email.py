@@ -1,0 +1,414 @@
+"""The built-in email processor against a real SMTP server (aiosmtpd) and a real worker."""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+import threading
+from collections.abc import Iterator
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from pgqueue import JobQueueManager
+from pgqueue.config import Settings
+from pgqueue.errors import UnrecoverableError
+from pgqueue.models import EmailJobType, JobState
+from pgqueue.processors import email as email_processor
+from pgqueue.processors.email import EmailDeferredError, render_email, send_email
+from pgqueue.registry import Registry
+from tests.conftest import RunWorker, wait_for
+
+CONTEXTS: dict[str, dict[str, Any]] = {
+    "welcome": {"username": "John Doe", "dashboardUrl": "https://app.example.com/dashboard"},
+    "password-reset": {"username": "John Doe", "resetUrl": "https://app.example.com/reset/t0k"},
+    "pipeline-complete": {
+        "pipelineName": "Production Deploy",
+        "projectName": "My App",
+        "status": "SUCCESS",
+        "duration": "5m 23s",
+        "triggeredBy": "John Doe",
+        "pipelineUrl": "https://app.example.com/pipelines/123",
+    },
+    "test-results": {"projectName": "My App", "passed": 120, "failed": 3, "coverage": 87.5},
+    "deployment-notification": {
+        "projectName": "My App",
+        "environment": "production",
+        "status": "SUCCEEDED",
+        "version": "v1.4.2",
+    },
+    "alert": {"severity": "CRITICAL", "title": "Disk full", "message": "db-1 is at 99%"},
+}
+SUBJECTS = {
+    "welcome": "Welcome, John Doe!",
+    "password-reset": "Reset your password",
+    "pipeline-complete": "[SUCCESS] Production Deploy — My App",
+    "test-results": "Tests for My App: 120 passed, 3 failed",
+    "deployment-notification": "Deployment of My App to production: SUCCEEDED",
+    "alert": "[CRITICAL] Disk full",
+}
+
+
+class Mailbox:
+    """An aiosmtpd handler that keeps what it receives and answers chosen recipients with
+    a chosen reply (`times` limits how often, so a deferral can clear)."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], EmailMessage]] = []
+        self.replies: dict[str, tuple[str, int]] = {}
+        self._lock = threading.Lock()
+        self.port = 0
+
+    def answer(self, address: str, reply: str, times: int = 1_000_000) -> None:
+        with self._lock:
+            self.replies[address] = (reply, times)
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        with self._lock:
+            reply, times = self.replies.get(address, ("", 0))
+            if times > 0:
+                self.replies[address] = (reply, times - 1)
+                return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        parsed = message_from_bytes(envelope.original_content, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        with self._lock:
+            self.messages.append((list(envelope.rcpt_tos), parsed))
+        return "250 Message accepted for delivery"
+
+    def received(self) -> list[tuple[list[str], EmailMessage]]:
+        with self._lock:
+            return list(self.messages)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    box.port = controller.port
+    yield box
+    controller.stop()
+
+
+@pytest.fixture
+def mail_settings(settings: Settings, mailbox: Mailbox) -> Settings:
+    return dataclasses.replace(
+        settings,
+        smtp_host="127.0.0.1",
+        smtp_port=mailbox.port,
+        smtp_from="Platform <noreply@platform.example>",
+    )
+
+
+def _registry() -> Registry:
+    registry = Registry()
+    email_processor.register(registry)
+    return registry
+
+
+def _parts(message: EmailMessage) -> tuple[str, str]:
+    text = message.get_body(preferencelist=("plain",))
+    html = message.get_body(preferencelist=("html",))
+    assert text is not None and html is not None
+    return str(text.get_content()), str(html.get_content())
+
+
+# --- rendering, no server ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("email_type", [t.value for t in EmailJobType])
+def test_each_type_renders_subject_text_and_html_from_the_guides_context(
+    email_type: str,
+) -> None:
+    email = render_email(
+        email_type, {"to": "user@example.com", "context": CONTEXTS[email_type]}, Settings()
+    )
+    assert email.subject == SUBJECTS[email_type]
+    assert email.recipients == ("user@example.com",)
+    for value in CONTEXTS[email_type].values():
+        assert str(value) in email.text
+        assert str(value) in email.html
+    assert email.html.lstrip().startswith("<!DOCTYPE html>")
+
+
+def test_hostile_context_is_escaped_in_html_and_kept_verbatim_in_text() -> None:
+    hostile = '<script>alert("x")</script>'
+    email = render_email(
+        "welcome",
+        {"to": "u@example.com", "context": {"username": hostile, "dashboardUrl": "javascript:x"}},
+        Settings(),
+    )
+    assert hostile not in email.html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in email.html
+    assert 'href="javascript:x"' not in email.html
+    assert hostile in email.text
+    assert email.subject == f"Welcome, {hostile}!"
+
+
+def test_a_subject_cannot_inject_headers() -> None:
+    email = render_email(
+        "custom-email",
+        {"to": "u@example.com", "subject": "Hi\r\nBcc: victim@example.com", "body": "x"},
+        Settings(),
+    )
+    assert email.subject == "Hi Bcc: victim@example.com"
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "reason"),
+    [
+        ("welcome", {"context": CONTEXTS["welcome"]}, "needs `to`"),
+        ("welcome", {"to": [], "context": CONTEXTS["welcome"]}, "needs `to`"),
+        ("welcome", {"to": "not-an-address", "context": {}}, "invalid recipient"),
+        ("welcome", {"to": ["ok@example.com", 42]}, "invalid recipient"),
+        ("welcome", {"to": "a@example.com\nBcc: b@example.com"}, "invalid recipient"),
+        ("welcome", {"to": "u@example.com", "context": {}}, "'username' is undefined"),
+        ("welcome", {"to": "u@example.com", "context": "John"}, "`context` must be an object"),
+        ("newsletter", {"to": "u@example.com"}, "unknown email type 'newsletter'"),
+        ("../welcome", {"to": "u@example.com"}, "unknown email type"),
+        ("custom-email", {"to": "u@example.com", "subject": "", "body": "x"}, "`subject`"),
+        ("welcome", ["u@example.com"], "must be an object"),
+    ],
+)
+def test_bad_email_jobs_are_unrecoverable_with_a_reason(name: str, data: Any, reason: str) -> None:
+    with pytest.raises(UnrecoverableError, match=reason.replace("(", r"\(").replace("[", r"\[")):
+        render_email(name, data, Settings())
+
+
+def test_templates_are_overridden_and_added_from_the_template_dir(tmp_path: Path) -> None:
+    own = tmp_path / "email"
+    own.mkdir()
+    (own / "welcome.html").write_text("<p>Hi {{ username }}, from us</p>")
+    (own / "digest.subject").write_text("Digest for {{ name }}")
+    (own / "digest.txt").write_text("{{ name }}")
+    (own / "digest.html").write_text("<b>{{ name }}</b>")
+    settings = Settings(template_dir=tmp_path)
+
+    welcome = render_email("welcome", {"to": "u@x.io", "context": CONTEXTS["welcome"]}, settings)
+    assert welcome.html == "<p>Hi John Doe, from us</p>"
+    assert welcome.subject == "Welcome, John Doe!"  # not overridden: the packaged one
+    digest = render_email("digest", {"to": "u@x.io", "context": {"name": "<Ann>"}}, settings)
+    assert (digest.subject, digest.text, digest.html) == (
+        "Digest for <Ann>",
+        "<Ann>",
+        "<b>&lt;Ann&gt;</b>",
+    )
+
+
+# --- sending, a real SMTP server ---------------------------------------------------------
+
+
+def test_send_writes_headers_and_both_parts(mailbox: Mailbox, mail_settings: Settings) -> None:
+    email = render_email(
+        "pipeline-complete",
+        {
+            "to": ["user@example.com", "Admin <admin@example.com>"],
+            "context": CONTEXTS["pipeline-complete"],
+        },
+        mail_settings,
+    )
+    refused = send_email(email, email.recipients, mail_settings, "<id-1@platform.example>")
+
+    assert refused == {}
+    [(rcpt, message)] = mailbox.received()
+    assert rcpt == ["user@example.com", "admin@example.com"]
+    assert message["From"] == "Platform <noreply@platform.example>"
+    assert message["To"] == "user@example.com, Admin <admin@example.com>"
+    assert message["Subject"] == "[SUCCESS] Production Deploy — My App"
+    assert message["Message-ID"] == "<id-1@platform.example>"
+    assert message.get_content_type() == "multipart/alternative"
+    text, html = _parts(message)
+    assert "Triggered by: John Doe" in text
+    assert '<a href="https://app.example.com/pipelines/123"' in html
+
+
+def test_send_sorts_replies_into_refused_permanent_and_deferred(
+    mailbox: Mailbox, mail_settings: Settings
+) -> None:
+    mailbox.answer("gone@example.com", "550 5.1.1 No such mailbox")
+    mailbox.answer("busy@example.com", "451 4.3.0 Try again later")
+    email = render_email(
+        "alert",
+        {"to": ["gone@example.com", "busy@example.com"], "context": CONTEXTS["alert"]},
+        mail_settings,
+    )
+    refused = send_email(email, email.recipients, mail_settings, "<id-2@platform.example>")
+    assert refused == {
+        "gone@example.com": (550, "5.1.1 No such mailbox"),
+        "busy@example.com": (451, "4.3.0 Try again later"),
+    }
+    assert mailbox.received() == []
+
+
+def test_an_unreachable_server_is_a_transient_failure(mail_settings: Settings) -> None:
+    closed = dataclasses.replace(mail_settings, smtp_port=_free_port())
+    email = render_email("alert", {"to": "a@example.com", "context": CONTEXTS["alert"]}, closed)
+    with pytest.raises(EmailDeferredError, match="could not send through SMTP server"):
+        send_email(email, email.recipients, closed, "<id-3@platform.example>")
+
+
+# --- end to end, through a worker ---------------------------------------------------------
+
+
+async def _finished(manager: JobQueueManager, job_id: str) -> Any:
+    async def done() -> Any:
+        job = await manager.get_job("email", job_id)
+        return job if job and job.state in (JobState.COMPLETED, JobState.FAILED) else None
+
+    return await wait_for(done)
+
+
+async def test_a_worker_delivers_each_of_the_guides_email_types(
+    manager: JobQueueManager, run_worker: RunWorker, mailbox: Mailbox, mail_settings: Settings
+) -> None:
+    jobs = {
+        email_type: await manager.add_email_job(
+            email_type, {"to": f"{email_type}@example.com", "context": CONTEXTS[email_type]}
+        )
+        for email_type in CONTEXTS
+    }
+    async with run_worker(_registry(), {"email": 5}, mail_settings):
+        finished = {t: await _finished(manager, job.id) for t, job in jobs.items()}
+
+    for email_type, job in finished.items():
+        assert job.state == JobState.COMPLETED, job.failed_reason
+        assert job.return_value["accepted"] == [f"{email_type}@example.com"]
+        assert job.return_value["subject"] == SUBJECTS[email_type]
+    by_rcpt = {rcpt[0]: message for rcpt, message in mailbox.received()}
+    assert {k: m["Subject"] for k, m in by_rcpt.items()} == {
+        f"{t}@example.com": SUBJECTS[t] for t in CONTEXTS
+    }
+
+
+async def test_the_guides_custom_email_and_several_recipients(
+    manager: JobQueueManager, run_worker: RunWorker, mailbox: Mailbox, mail_settings: Settings
+) -> None:
+    job = await manager.add_job(
+        "email",
+        "custom-email",
+        {
+            "to": ["user@example.com", "admin@example.com"],
+            "subject": "Custom Email",
+            "body": "Hello World",
+        },
+        priority=1,
+        attempts=5,
+    )
+    async with run_worker(_registry(), {"email": 5}, mail_settings):
+        done = await _finished(manager, job.id)
+
+    assert done.state == JobState.COMPLETED
+    assert done.return_value["accepted"] == ["user@example.com", "admin@example.com"]
+    [(rcpt, message)] = mailbox.received()
+    assert rcpt == ["user@example.com", "admin@example.com"]
+    assert message["Subject"] == "Custom Email"
+    text, html = _parts(message)
+    assert text.strip() == "Hello World"
+    assert "<p" in html and "Hello World" in html
+
+
+async def test_a_550_fails_the_job_at_once_with_the_servers_reason(
+    manager: JobQueueManager, run_worker: RunWorker, mailbox: Mailbox, mail_settings: Settings
+) -> None:
+    mailbox.answer("nobody@example.com", "550 5.1.1 No such mailbox")
+    job = await manager.add_email_job(
+        "welcome", {"to": "nobody@example.com", "context": CONTEXTS["welcome"]}, attempts=3
+    )
+    async with run_worker(_registry(), {"email": 5}, mail_settings):
+        done = await _finished(manager, job.id)
+
+    assert done.state == JobState.FAILED
+    assert done.attempts_made == 1
+    assert "nobody@example.com: 550 5.1.1 No such mailbox" in done.failed_reason
+    assert mailbox.received() == []
+
+
+async def test_a_451_is_retried_with_backoff_and_then_delivered(
+    manager: JobQueueManager, run_worker: RunWorker, mailbox: Mailbox, mail_settings: Settings
+) -> None:
+    mailbox.answer("busy@example.com", "451 4.3.0 Mailbox busy", times=1)
+    job = await manager.add_email_job(
+        "welcome",
+        {"to": "busy@example.com", "context": CONTEXTS["welcome"]},
+        attempts=3,
+        backoff={"type": "fixed", "delay": 100},
+    )
+    async with run_worker(_registry(), {"email": 5}, mail_settings):
+        done = await _finished(manager, job.id)
+
+    assert done.state == JobState.COMPLETED
+    assert done.attempts_made == 2
+    assert "451 4.3.0 Mailbox busy" in done.stacktrace[0]
+    assert [rcpt for rcpt, _ in mailbox.received()] == [["busy@example.com"]]
+
+
+async def test_a_retry_after_a_partial_deferral_writes_only_to_the_deferred_recipient(
+    manager: JobQueueManager, run_worker: RunWorker, mailbox: Mailbox, mail_settings: Settings
+) -> None:
+    mailbox.answer("busy@example.com", "451 4.3.0 Mailbox busy", times=1)
+    mailbox.answer("gone@example.com", "550 5.1.1 No such mailbox")
+    job = await manager.add_email_job(
+        "alert",
+        {
+            "to": ["ok@example.com", "busy@example.com", "gone@example.com"],
+            "context": CONTEXTS["alert"],
+        },
+        attempts=3,
+        backoff={"type": "fixed", "delay": 100},
+    )
+    async with run_worker(_registry(), {"email": 5}, mail_settings):
+        done = await _finished(manager, job.id)
+
+    assert done.state == JobState.COMPLETED
+    assert done.attempts_made == 2
+    assert done.return_value["accepted"] == ["ok@example.com", "busy@example.com"]
+    assert done.return_value["rejected"] == {"gone@example.com": "550 5.1.1 No such mailbox"}
+    assert [rcpt for rcpt, _ in mailbox.received()] == [["ok@example.com"], ["busy@example.com"]]
+    first, second = (message["Message-ID"] for _, message in mailbox.received())
+    assert first == second
+
+
+async def test_an_unreachable_server_spends_every_attempt(
+    manager: JobQueueManager, run_worker: RunWorker, mail_settings: Settings
+) -> None:
+    closed = dataclasses.replace(mail_settings, smtp_port=_free_port())
+    job = await manager.add_email_job(
+        "welcome",
+        {"to": "u@example.com", "context": CONTEXTS["welcome"]},
+        attempts=2,
+        backoff={"type": "fixed", "delay": 50},
+    )
+    async with run_worker(_registry(), {"email": 5}, closed):
+        done = await _finished(manager, job.id)
+
+    assert done.state == JobState.FAILED
+    assert done.attempts_made == 2
+    assert "could not send through SMTP server 127.0.0.1" in done.failed_reason
+
+
+async def test_an_unknown_email_type_fails_at_once(
+    manager: JobQueueManager, run_worker: RunWorker, mail_settings: Settings
+) -> None:
+    job = await manager.add_job("email", "newsletter", {"to": "u@example.com"}, attempts=3)
+    async with run_worker(_registry(), {"email": 5}, mail_settings):
+        done = await _finished(manager, job.id)
+
+    assert done.state == JobState.FAILED
+    assert done.attempts_made == 1
+    assert "unknown email type 'newsletter'" in done.failed_reason
