@@ -16,31 +16,27 @@ WITH next AS (
 UPDATE pgqueue_jobs AS j
 SET state = 'active', attempts_made = j.attempts_made + 1, processed_at = now(),
     lease = %(lease)s, worker_id = %(worker_id)s
-FROM next
-WHERE j.id = next.id
+WHERE j.id = ANY(ARRAY(SELECT id FROM next))
 RETURNING j.id, j.queue, j.name, j.data, j.opts, j.priority, j.run_at, j.attempts_made,
           j.max_attempts, j.key, j.progress, j.created_at, j.processed_at;
 
 -- name: complete_jobs
 -- Completions arrive in batches. Jobs kept for zero completions are deleted, the others
--- marked completed; rows two CTEs touch are disjoint, as Postgres requires.
-WITH done AS (
-    SELECT * FROM unnest(%(ids)s::bigint[], %(leases)s::uuid[], %(results)s::text[])
-        AS d(id, lease, result)
-),
-removed AS (
+-- marked completed; rows two CTEs touch are disjoint, as Postgres requires. Each side
+-- joins the arrays straight to the table, so that even the generic plan of this
+-- prepared statement probes the primary key once per job instead of matching every
+-- job of the batch against every other.
+WITH removed AS (
     DELETE FROM pgqueue_jobs AS j
-    USING done
-    WHERE j.id = done.id AND j.lease = done.lease AND j.state = 'active'
-      AND j.keep_completed = 0
+    USING unnest(%(ids)s::bigint[], %(leases)s::uuid[]) AS d(id, lease)
+    WHERE j.id = d.id AND j.lease = d.lease AND j.state = 'active' AND j.keep_completed = 0
     RETURNING j.id
 ),
 updated AS (
     UPDATE pgqueue_jobs AS j
-    SET state = 'completed', finished_at = now(), return_value = done.result::jsonb,
-        lease = NULL
-    FROM done
-    WHERE j.id = done.id AND j.lease = done.lease AND j.state = 'active'
+    SET state = 'completed', finished_at = now(), return_value = d.result::jsonb, lease = NULL
+    FROM unnest(%(ids)s::bigint[], %(leases)s::uuid[], %(results)s::text[]) AS d(id, lease, result)
+    WHERE j.id = d.id AND j.lease = d.lease AND j.state = 'active'
       AND j.keep_completed IS DISTINCT FROM 0
     RETURNING j.id
 )

@@ -1,0 +1,239 @@
+"""`python -m benchmarks [--quick] [--json] [--repeats N] [--concurrency N]`.
+
+Prints one progress line per stage on stderr, then a table (or JSON) on stdout with the
+median, min and max of every number over the repeats, next to DESIGN.md's targets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from benchmarks import sql, stages
+from benchmarks.setup import fresh_database, server_url, worker_process
+from pgqueue import JobQueueManager
+from pgqueue.db.connect import async_pool
+from pgqueue.registry import Registry
+from pgqueue.store.aio import AsyncStore
+
+
+@dataclass
+class Metric:
+    label: str
+    unit: str
+    target: float | None = None
+    higher_is_better: bool = True
+    samples: list[float] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        median = statistics.median(self.samples) if self.samples else None
+        met = None
+        if median is not None and self.target is not None:
+            met = median >= self.target if self.higher_is_better else median < self.target
+        return {
+            "label": self.label,
+            "unit": self.unit,
+            "median": median,
+            "min": min(self.samples, default=None),
+            "max": max(self.samples, default=None),
+            "samples": self.samples,
+            "target": self.target,
+            "target_is": "minimum" if self.higher_is_better else "maximum",
+            "met": met,
+        }
+
+
+def progress(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="one small run")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--jobs", type=int, default=20_000, help="jobs per drain")
+    parser.add_argument("--batch", type=int, default=5_000, help="jobs per add_bulk call")
+    parser.add_argument("--concurrency", type=int, default=500, help="the worker's slots")
+    parser.add_argument("--raw-batch", type=int, default=500, help="rows per raw-loop claim")
+    parser.add_argument("--latency-jobs", type=int, default=200)
+    parser.add_argument("--kept", type=int, default=1_000_000, help="completed rows kept (0: skip)")
+    parser.add_argument("--profile", metavar="FILE", help="cProfile the worker into FILE")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.repeats, args.jobs, args.latency_jobs, args.kept = 1, 5_000, 50, 100_000
+    return args
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    metrics = {
+        "add_bulk": Metric("add_bulk", "jobs/s", 50_000),
+        "drain": Metric("drain, one worker", "jobs/s", 21_000),
+        "drain_worker_cpu": Metric("drain: worker CPU per job", "µs"),
+        "drain_db_cpu": Metric("drain: Postgres CPU per job", "µs"),
+        "raw": Metric("raw SKIP LOCKED loop", "jobs/s"),
+        "raw_client_cpu": Metric("raw loop: client CPU per job", "µs"),
+        "raw_db_cpu": Metric("raw loop: Postgres CPU per job", "µs"),
+        "drain_vs_raw": Metric("drain / raw loop", "ratio", 0.5),
+        "latency_median": Metric("commit → start, median", "ms", 5, higher_is_better=False),
+        "latency_p95": Metric("commit → start, p95", "ms"),
+        "stats": Metric("get_all_queue_stats", "ms"),
+        "maintenance": Metric("maintenance pass", "ms"),
+        "drain_kept": Metric("drain, rows kept", "jobs/s", 21_000),
+        "drain_kept_db_cpu": Metric("drain, rows kept: Postgres CPU/job", "µs"),
+        "drain_kept_vs_drain": Metric("drain kept / drain", "ratio", 0.9),
+        "stats_kept": Metric("get_all_queue_stats, rows kept", "ms"),
+        "maintenance_kept": Metric("maintenance pass, rows kept", "ms"),
+    }
+    info: dict[str, Any] = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()}",
+        "python": platform.python_version(),
+        "jobs": args.jobs,
+        "batch": args.batch,
+        "concurrency": args.concurrency,
+        "repeats": args.repeats,
+        "latency_jobs": args.latency_jobs,
+        "kept": args.kept,
+    }
+    with server_url() as server, fresh_database(server) as url:
+        progress("fresh database migrated; starting the worker")
+        manager = JobQueueManager(url, registry=Registry())
+        probe = await stages.open_probe(url)
+        pool = async_pool(url, max_size=2)
+        await pool.open(wait=True)
+        store = AsyncStore(pool)
+        bench = stages.Bench(url, manager, probe, args.jobs, args.batch)
+        version = await (await probe.execute(sql.SERVER_VERSION)).fetchone()
+        info["postgres"] = version["server_version"] if version else "?"
+        try:
+            async with (
+                manager,
+                worker_process(url, stages.DRAIN_QUEUE, args.concurrency, args.profile) as proc,
+            ):
+                bench.worker_pid = proc.pid
+                await measure(args, bench, store, metrics)
+        finally:
+            await pool.close()
+            await probe.close()
+    return {"info": info, "results": {k: m.summary() for k, m in metrics.items()}}
+
+
+async def measure(
+    args: argparse.Namespace, bench: stages.Bench, store: AsyncStore, m: dict[str, Metric]
+) -> None:
+    n = args.repeats
+    for r in range(1, n + 1):
+        m["add_bulk"].samples.append(await stages.add_bulk_rate(bench, f"bulk{r}"))
+        await bench.probe.execute(sql.DROP_QUEUE, {"queue": f"bulk{r}"})
+        progress(f"[{r}/{n}] add_bulk: {m['add_bulk'].samples[-1]:,.0f} jobs/s")
+        raw = await stages.raw_rate(bench, f"raw{r}", args.raw_batch)
+        await bench.probe.execute(sql.DROP_QUEUE, {"queue": f"raw{r}"})
+        record(m, "raw", raw)
+        progress(f"[{r}/{n}] raw loop: {describe(raw)}")
+        drain = await stages.drain_rate(bench)
+        record(m, "drain", drain)
+        m["drain_vs_raw"].samples.append(drain.rate / raw.rate)
+        progress(f"[{r}/{n}] drain: {describe(drain)}")
+        await stages.prune_all(store)
+        lat = await stages.latencies(bench, args.latency_jobs, gap=0.01)
+        m["latency_median"].samples.append(statistics.median(lat))
+        m["latency_p95"].samples.append(statistics.quantiles(lat, n=20)[-1])
+        progress(
+            f"[{r}/{n}] latency: median {m['latency_median'].samples[-1]:.2f} ms, "
+            f"p95 {m['latency_p95'].samples[-1]:.2f} ms"
+        )
+        m["stats"].samples.append(await stages.stats_ms(bench))
+        m["maintenance"].samples.append(await stages.maintenance_ms(store, bench.url))
+        progress(
+            f"[{r}/{n}] stats {m['stats'].samples[-1]:.1f} ms, "
+            f"maintenance {m['maintenance'].samples[-1]:.1f} ms"
+        )
+    if not args.kept:
+        return
+    seconds = await stages.keep_completed(bench, args.kept)
+    progress(f"{args.kept:,} completed rows kept (inserted and vacuumed in {seconds:.1f} s)")
+    for r in range(1, n + 1):
+        m["stats_kept"].samples.append(await stages.stats_ms(bench))
+        m["maintenance_kept"].samples.append(await stages.maintenance_ms(store, bench.url))
+        drain = await stages.drain_rate(bench)
+        m["drain_kept"].samples.append(drain.rate)
+        if drain.db_cpu_us is not None:
+            m["drain_kept_db_cpu"].samples.append(drain.db_cpu_us)
+        m["drain_kept_vs_drain"].samples.append(drain.rate / statistics.median(m["drain"].samples))
+        await stages.prune_all(store)
+        progress(
+            f"[{r}/{n}] rows kept: drain {describe(drain)}, "
+            f"stats {m['stats_kept'].samples[-1]:.1f} ms, "
+            f"maintenance {m['maintenance_kept'].samples[-1]:.1f} ms"
+        )
+
+
+COSTS = {"drain": ("drain_worker_cpu", "drain_db_cpu"), "raw": ("raw_client_cpu", "raw_db_cpu")}
+
+
+def record(m: dict[str, Metric], name: str, drain: stages.Drain) -> None:
+    m[name].samples.append(drain.rate)
+    client, db = COSTS[name]
+    if drain.worker_cpu_us is not None:
+        m[client].samples.append(drain.worker_cpu_us)
+    if drain.db_cpu_us is not None:
+        m[db].samples.append(drain.db_cpu_us)
+
+
+def describe(drain: stages.Drain) -> str:
+    text = f"{drain.rate:,.0f} jobs/s"
+    if drain.worker_cpu_us is not None and drain.db_cpu_us is not None:
+        text += f" (CPU per job: {drain.worker_cpu_us:.0f} µs client, {drain.db_cpu_us:.0f} µs db)"
+    return text
+
+
+def number(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit in ("jobs/s", "µs"):
+        return f"{value:,.0f}"
+    return f"{value:.2f}"
+
+
+def table(report: dict[str, Any]) -> str:
+    info = report["info"]
+    lines = [
+        f"pgqueue benchmark, {info['date']}: {info['machine']}, PostgreSQL {info['postgres']}, "
+        f"Python {info['python']}",
+        f"{info['jobs']:,} jobs per drain, add_bulk batches of {info['batch']:,}, worker "
+        f"concurrency {info['concurrency']}, {info['kept']:,} rows kept, "
+        f"{info['repeats']} repeat(s)",
+        "",
+        f"{'metric':<34}{'unit':>7}{'median':>12}{'min':>12}{'max':>12}{'target':>12}  met",
+    ]
+    for r in report["results"].values():
+        unit = r["unit"]
+        target = ""
+        if r["target"] is not None:
+            target = ("≥ " if r["target_is"] == "minimum" else "< ") + number(r["target"], unit)
+        met = {True: "yes", False: "NO", None: ""}[r["met"]]
+        lines.append(
+            f"{r['label']:<34}{unit:>7}{number(r['median'], unit):>12}"
+            f"{number(r['min'], unit):>12}{number(r['max'], unit):>12}{target:>12}  {met}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(argv)
+    report = asyncio.run(run(args))
+    print(json.dumps(report, indent=2) if args.json else table(report))
+
+
+if __name__ == "__main__":
+    main()
