@@ -1,0 +1,111 @@
+"""The dashboard's pages: each reads through the manager and renders one template."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from starlette.responses import Response
+
+from pgqueue.dashboard.health import health_warnings
+from pgqueue.dashboard.web import View
+from pgqueue.errors import InvalidJobError
+from pgqueue.models import JobState
+from pgqueue.store.dashboard_ops import IDLE, QueueActivity
+
+STATES = [s.value for s in JobState]
+CLEANABLE = ["completed", "failed", "waiting", "delayed", "paused"]
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    name: str
+    counts: dict[str, int]
+    paused: bool
+    activity: QueueActivity
+
+
+async def overview(view: View) -> Response:
+    manager = view.manager
+    stats, paused, activity = await asyncio.gather(
+        manager.get_all_queue_stats(), manager.get_paused_queues(), manager.get_queue_activity()
+    )
+    rows = [
+        QueueRow(name, counts, name in paused, activity.get(name, IDLE))
+        for name, counts in stats.items()
+    ]
+    settings = view.settings
+    warnings = health_warnings(stats, settings.max_failed, settings.max_waiting)
+    return view.render("overview.html", queues=rows, warnings=warnings, states=STATES)
+
+
+def _page_number(view: View) -> int:
+    raw = view.param("page", "1")
+    return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
+
+
+async def queue(view: View) -> Response:
+    name = view.request.path_params["queue"]
+    state = view.param("state", "waiting")
+    search = view.param("q").strip()
+    if state not in STATES:
+        return bad_request(view, f"state must be one of {', '.join(STATES)}")
+    number = _page_number(view)
+    size = view.settings.page_size
+    start = (number - 1) * size
+    manager = view.manager
+    try:
+        if search:
+            listing = manager.search_jobs(name, search, start, start + size)
+        else:
+            listing = manager.get_jobs(name, state, start, start + size)
+        counts, paused, jobs = await asyncio.gather(
+            manager.get_queue_stats(name), manager.get_paused_queues(), listing
+        )
+    except InvalidJobError as exc:
+        return bad_request(view, str(exc))
+    return view.render(
+        "queue.html",
+        queue=name,
+        counts=counts,
+        paused=name in paused,
+        state=state,
+        search=search,
+        jobs=jobs[:size],
+        page=number,
+        has_next=len(jobs) > size,
+        states=STATES,
+        cleanable=CLEANABLE,
+    )
+
+
+async def job(view: View) -> Response:
+    queue_name = view.request.path_params["queue"]
+    job_id = view.request.path_params["job_id"]
+    manager = view.manager
+    try:
+        found = await manager.get_job(queue_name, job_id)
+    except InvalidJobError as exc:
+        return bad_request(view, str(exc))
+    if found is None:
+        message = f"No job {job_id} in queue {queue_name}."
+        return view.render("error.html", status=404, title="Job not found", message=message)
+    logs = await manager.get_job_logs(queue_name, found.id)
+    return view.render("job.html", job=found, logs=logs)
+
+
+async def schedules(view: View) -> Response:
+    return view.render("schedules.html", schedules=await view.manager.get_repeating_jobs())
+
+
+async def workers(view: View) -> Response:
+    return view.render("workers.html", workers=await view.manager.get_workers())
+
+
+def bad_request(view: View, message: str) -> Response:
+    return view.render("error.html", status=400, title="Bad request", message=message)
+
+
+async def audit(view: View) -> Response:
+    number = _page_number(view)
+    return view.render("audit.html", entries=[], page=number, has_next=False)

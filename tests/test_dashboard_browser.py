@@ -1,0 +1,218 @@
+"""The dashboard end to end in headless Chromium: sign in, the eight queues, a failed job
+retried until a real worker completes it, pause and resume, refresh in place, sign out.
+
+Needs Debian's `chromium` (Playwright drives it; it never downloads a browser). Without
+one a developer's run skips these tests; CI (`CI` set) fails instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from pgqueue import JobQueueManager
+from pgqueue.dashboard import DashboardSettings
+from pgqueue.registry import Registry
+from tests.conftest import ROOT, RunWorker, wait_for
+from tests.test_dashboard import HOSTILE, dashboard_app
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOT = ROOT / "docs" / "dashboard-overview.png"
+
+
+def chromium_path() -> str:
+    found = shutil.which("chromium") or (
+        "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+    )
+    if found is None:
+        message = "no chromium on PATH: apt-get install -y chromium to run the browser tests"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    executable = chromium_path()
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture
+async def base_url(manager: JobQueueManager) -> AsyncIterator[str]:
+    """The dashboard served over real HTTP, in this test's event loop."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    app = dashboard_app(manager, DashboardSettings(refresh_seconds=1, max_waiting=20))
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    await wait_for(lambda: server.started or task.done())
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await task
+    sock.close()
+
+
+@pytest.fixture
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    context = await browser.new_context(viewport={"width": 1280, "height": 720})
+    tab = await context.new_page()
+    dialogs: list[str] = []
+    tab.on("dialog", lambda dialog: dialogs.append(dialog.message))
+    yield tab
+    await context.close()
+    assert dialogs == [], "a script ran from job data"
+
+
+async def sign_in(page: Page, base_url: str, token: str = "admin-token") -> None:
+    await page.goto(f"{base_url}/admin/")
+    await expect(page).to_have_url(f"{base_url}/admin/login?next=%2Fadmin%2F")
+    await page.fill("#token", token)
+    await page.click("text=Sign in >> nth=-1")
+    await expect(page).to_have_url(f"{base_url}/admin/")
+
+
+async def seed(manager: JobQueueManager) -> None:
+    """Something in most queues, so the overview looks like a working system."""
+    await manager.add_bulk("notification", [{"name": "push", "data": {}}] * 24)
+    await manager.add_bulk("analytics", [{"name": "track-event", "data": {}}] * 3)
+    await manager.add_delayed_job("report", "pipeline-report", {}, 3_600_000)
+    await manager.add_job("pipeline", HOSTILE, {"note": HOSTILE})
+    await manager.pause_queue("cleanup")
+    await manager.add_job("cleanup", "temp-files", {})
+
+
+async def test_sign_in_retry_a_failed_job_and_pause_a_queue(
+    page: Page, base_url: str, manager: JobQueueManager, run_worker: RunWorker
+) -> None:
+    healthy = asyncio.Event()
+
+    async def send(job: Any) -> dict[str, str]:
+        await job.update_progress(50)
+        await job.log(f"sending to {job.data['to']}")
+        if not healthy.is_set():
+            raise ConnectionError("SMTP connection timeout")
+        return {"messageId": "m-1"}
+
+    registry = Registry()
+    registry.add("email", "*", send)
+    registry.add("test", "*", lambda job: "ok")
+    await seed(manager)
+    await manager.add_bulk("test", [{"name": "unit", "data": {}}] * 5)
+    failed = await manager.add_job("email", "welcome", {"to": "ada@example.com"}, attempts=1)
+
+    async with run_worker(registry, {"email": 1, "test": 1}):
+        await wait_for(lambda: _state(manager, "email", failed.id, "failed"))
+        await wait_for(lambda: _count(manager, "test", "completed", 5))
+        await sign_in(page, base_url)
+
+        rows = page.locator("table.queues tbody tr")
+        await expect(rows).to_have_count(8)
+        names = [name.strip() for name in await rows.locator("th a").all_inner_texts()]
+        assert names == [
+            "email", "report", "pipeline", "test", "deployment", "notification", "cleanup",
+            "analytics",
+        ]  # fmt: skip
+        await expect(page.locator(".warnings")).to_contain_text(
+            "Queue backing up: 24 waiting (over 20)"
+        )
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        await page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+        email = page.locator('tr[data-queue="email"]')
+        await email.locator('td[data-state="failed"] a').click()
+        await expect(page).to_have_url(f"{base_url}/admin/queues/email?state=failed")
+        await page.click(f'tr[data-job="{failed.id}"] a')
+        await expect(page.locator("h1")).to_contain_text("failed")
+        await expect(page.locator(".failure")).to_contain_text("SMTP connection timeout")
+        await expect(page.locator("pre.stack")).to_contain_text("ConnectionError")
+        await expect(page.locator("table.logs")).to_contain_text("sending to ada@example.com")
+
+        healthy.set()
+        await page.click("button:text('Retry')")
+        await expect(page.locator(".flash-ok")).to_contain_text("is waiting to run again")
+        await expect(page.locator("h1 .state")).to_have_text("completed", timeout=15_000)
+        await expect(page.locator("progress")).to_have_attribute("value", "50.0")
+        await expect(page.locator("pre.json").first).to_contain_text('"messageId": "m-1"')
+
+        await page.goto(f"{base_url}/admin/")
+        await email.locator("button:text('Pause')").click()
+        await expect(page.locator(".flash-ok")).to_contain_text("Paused email")
+        await expect(email.locator(".badge.paused")).to_be_visible()
+        assert await manager.get_paused_queues() == {"email", "cleanup"}
+        await email.locator("button:text('Resume')").click()
+        await expect(page.locator(".flash-ok")).to_contain_text("Resumed email")
+        await expect(email.locator(".badge.paused")).to_have_count(0)
+        assert await manager.get_paused_queues() == {"cleanup"}
+
+    await page.goto(f"{base_url}/admin/queues/pipeline?state=waiting")
+    await expect(page.locator("table.jobs")).to_contain_text(HOSTILE)
+    assert await page.locator("table.jobs img").count() == 0
+
+
+async def test_pages_refresh_in_place_and_signing_out_ends_the_session(
+    page: Page, base_url: str, manager: JobQueueManager
+) -> None:
+    await manager.add_job("email", "welcome", {})
+    await sign_in(page, base_url)
+    address = f"{base_url}/admin/queues/email?state=waiting&page=1"
+    await page.goto(address)
+    await page.fill("#q", "half-typed")
+    rows = page.locator("table.jobs tbody tr[data-job]")
+    await expect(rows).to_have_count(1)
+    await manager.add_job("email", "password-reset", {})
+    await expect(rows).to_have_count(2)
+    assert page.url == address
+    assert await page.input_value("#q") == "half-typed"
+
+    await page.click("button:text('Sign out')")
+    await expect(page).to_have_url(f"{base_url}/admin/login")
+    await expect(page.locator(".flash-ok")).to_have_text("Signed out.")
+    await page.goto(address)
+    await expect(page).to_have_url(
+        f"{base_url}/admin/login?next=%2Fadmin%2Fqueues%2Femail%3Fstate%3Dwaiting%26page%3D1"
+    )
+
+
+async def test_a_viewer_has_no_buttons_to_press(
+    page: Page, base_url: str, manager: JobQueueManager
+) -> None:
+    await manager.add_delayed_job("email", "later", {}, 60_000)
+    await sign_in(page, base_url, "viewer-token")
+    await expect(page.locator("table.queues tbody tr")).to_have_count(8)
+    await expect(page.locator("main button")).to_have_count(0)
+    await page.goto(f"{base_url}/admin/queues/email?state=delayed")
+    await expect(page.locator("table.jobs tbody tr[data-job]")).to_have_count(1)
+    await expect(page.locator("main button")).to_have_text(["Search"])
+
+
+async def _state(manager: JobQueueManager, queue: str, job_id: str, state: str) -> bool:
+    job = await manager.get_job(queue, job_id)
+    return job is not None and job.state.value == state
+
+
+async def _count(manager: JobQueueManager, queue: str, state: str, n: int) -> bool:
+    return (await manager.get_queue_stats(queue))[state] == n
