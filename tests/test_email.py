@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import socket
+import ssl
 import threading
 from collections.abc import Iterator
 from email import message_from_bytes, policy
@@ -412,3 +413,84 @@ async def test_an_unknown_email_type_fails_at_once(
     assert done.state == JobState.FAILED
     assert done.attempts_made == 1
     assert "unknown email type 'newsletter'" in done.failed_reason
+
+
+# --- TLS and login ------------------------------------------------------------------------
+
+CERT = Path(__file__).parent / "data" / "smtp-test-cert.pem"
+KEY = Path(__file__).parent / "data" / "smtp-test-key.pem"
+
+
+class TlsMailbox(Mailbox):
+    """Also records whether each message came over TLS and who logged in."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sessions: list[tuple[bool, str | None]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        login = session.auth_data.decode() if session.auth_data else None
+        encrypted = session.ssl is not None or server.transport.get_extra_info("ssl_object")
+        self.sessions.append((bool(encrypted), login))
+        return await super().handle_DATA(server, session, envelope)
+
+
+def _authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    ok = isinstance(data, LoginPassword) and (data.login, data.password) == (b"mailer", b"s3cret")
+    return AuthResult(success=ok, handled=False, auth_data=data.login if ok else None)
+
+
+@pytest.fixture
+def trusted_test_ca(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test server's self-signed certificate is the only CA the client trusts."""
+    monkeypatch.setenv("SSL_CERT_FILE", str(CERT))
+
+
+def _server_tls() -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(CERT, KEY)
+    return context
+
+
+@pytest.mark.usefixtures("trusted_test_ca")
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
+@pytest.mark.parametrize("implicit", [False, True], ids=["starttls", "smtp-secure"])
+def test_tls_as_smtp_secure_says_and_login(settings: Settings, implicit: bool) -> None:
+    box = TlsMailbox()
+    # aiosmtpd offers AUTH only on a connection it upgraded itself; under implicit TLS the
+    # connection is encrypted from the first byte, so it may offer AUTH at once.
+    tls: dict[str, Any] = (
+        {"ssl_context": _server_tls(), "auth_require_tls": False}
+        if implicit
+        else {"tls_context": _server_tls()}
+    )
+    controller = Controller(
+        box,
+        hostname="127.0.0.1",
+        port=_free_port(),
+        server_hostname="127.0.0.1",
+        require_starttls=not implicit,
+        authenticator=_authenticate,
+        auth_required=True,
+        **tls,
+    )
+    controller.start()
+    try:
+        secure = dataclasses.replace(
+            settings,
+            smtp_host="127.0.0.1",
+            smtp_port=controller.port,
+            smtp_secure=implicit,
+            smtp_user="mailer",
+            smtp_password="s3cret",
+        )
+        email = render_email("alert", {"to": "a@example.com", "context": CONTEXTS["alert"]}, secure)
+        assert send_email(email, email.recipients, secure, "<tls@platform.example>") == {}
+        wrong = dataclasses.replace(secure, smtp_password="nope")
+        with pytest.raises(UnrecoverableError, match="535"):
+            send_email(email, email.recipients, wrong, "<tls-2@platform.example>")
+    finally:
+        controller.stop()
+    assert box.sessions == [(True, "mailer")]
