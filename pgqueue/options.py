@@ -128,10 +128,12 @@ def _backoff(value: object) -> dict[str, Any]:
 
 
 def _retention(value: object, what: str) -> tuple[Retention, Any]:
+    # Counts and ages are stored in 32-bit integer columns.
+    most = 2**31 - 1
     if isinstance(value, bool):
         return Retention(0 if value else None, None), value
     if isinstance(value, int):
-        return Retention(_whole(value, what, 0), None), value
+        return Retention(_whole(value, what, 0, most), None), value
     if isinstance(value, Mapping):
         unknown = set(value) - {"age", "count"}
         if unknown or not value:
@@ -139,8 +141,8 @@ def _retention(value: object, what: str) -> tuple[Retention, Any]:
         count = value.get("count")
         age = value.get("age")
         return Retention(
-            None if count is None else _whole(count, f"{what} count", 0),
-            None if age is None else _whole(age, f"{what} age", 0),
+            None if count is None else _whole(count, f"{what} count", 0, most),
+            None if age is None else _whole(age, f"{what} age", 0, most),
         ), dict(value)
     raise InvalidJobError(f"{what} must be a bool, a count or {{'age', 'count'}}, got {value!r}")
 

@@ -1,0 +1,92 @@
+"""Probes and metrics for the platform around the API; none of them needs a token."""
+
+from __future__ import annotations
+
+import asyncio
+from functools import cache
+
+from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from pgqueue.api.context import context
+from pgqueue.api.metrics import read_snapshot
+from pgqueue.db import migrate
+
+READY_TIMEOUT_SECONDS = 5.0
+
+
+@cache
+def head_revision() -> str | None:
+    return migrate.head_revision()
+
+
+async def healthz(request: Request) -> Response:
+    """The process is up and serving; it says nothing about the database.
+    ---
+    summary: Liveness
+    security: []
+    responses:
+      "200":
+        description: '{"status": "ok"}'
+    """
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    """Ready means the database answers and pgqueue's schema is at the latest revision.
+    ---
+    summary: Readiness
+    security: []
+    responses:
+      "200":
+        description: '{"status": "ready", "revision": …}'
+      "503":
+        description: '{"status": "unavailable", "reason": …}'
+    """
+    url = context(request).manager.database_url
+    try:
+        current = await asyncio.wait_for(
+            asyncio.to_thread(migrate.current_revision, url), READY_TIMEOUT_SECONDS
+        )
+    except Exception as exc:
+        reason = (
+            "the database did not answer in time"
+            if isinstance(exc, TimeoutError)
+            else (f"the database is unreachable: {type(exc).__name__}")
+        )
+        return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
+    head = head_revision()
+    if current != head:
+        return JSONResponse(
+            {
+                "status": "unavailable",
+                "reason": f"schema at revision {current}, expected {head}: run pgqueue migrate",
+            },
+            status_code=503,
+        )
+    return JSONResponse({"status": "ready", "revision": current})
+
+
+async def metrics(request: Request) -> Response:
+    """Prometheus text format; docs/api.md says what each metric means.
+    ---
+    summary: Prometheus metrics
+    security: []
+    responses:
+      "200":
+        description: Prometheus text exposition format.
+      "503":
+        description: The database did not answer.
+    """
+    ctx = context(request)
+    snapshot = await read_snapshot(ctx.manager, ctx.store)
+    return Response(ctx.metrics.render(snapshot), media_type=CONTENT_TYPE_LATEST)
+
+
+ROUTES = [
+    Route("/healthz", healthz, methods=["GET"]),
+    Route("/readyz", readyz, methods=["GET"]),
+    Route("/metrics", metrics, methods=["GET"]),
+]

@@ -1,0 +1,298 @@
+"""Queue-wide routes: the guide's stats, failed list, pause, resume and clean, plus
+listing jobs by state, retrying every failed job, and adding a job over HTTP."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from starlette.routing import Route
+
+from pgqueue.api import inputs, views
+from pgqueue.api.auth import ADMIN, SERVICE
+from pgqueue.api.endpoint import Call, endpoint
+from pgqueue.api.errors import ApiError
+from pgqueue.options import KNOWN_OPTIONS
+
+DEFAULT_PAGE_END = 99
+MAX_GRACE_MS = 100 * 365 * 86_400_000
+MAX_CLEAN_LIMIT = 1_000_000_000
+
+
+@endpoint()
+async def all_stats(call: Call) -> Any:
+    """Counts by state for every queue: the eight always, then any other with jobs.
+    ---
+    summary: All queues' counts
+    responses:
+      "200":
+        description: "`data` maps each queue name to its counts."
+      "401": {$ref: "#/components/responses/Error"}
+      "403": {$ref: "#/components/responses/Error"}
+    """
+    return await call.manager.get_all_queue_stats()
+
+
+@endpoint()
+async def queue_stats(call: Call) -> Any:
+    """
+    ---
+    summary: One queue's counts
+    parameters:
+      - $ref: "#/components/parameters/Queue"
+    responses:
+      "200":
+        description: "`data` is the queue's counts by state."
+      "422": {$ref: "#/components/responses/Error"}
+    """
+    return await call.manager.get_queue_stats(inputs.path_text(call.request, "queue"))
+
+
+@endpoint()
+async def failed_jobs(call: Call) -> Any:
+    """The guide's failed list; `end` defaults to the first hundred.
+    ---
+    summary: Failed jobs, newest first
+    parameters:
+      - $ref: "#/components/parameters/Queue"
+      - $ref: "#/components/parameters/Start"
+      - $ref: "#/components/parameters/End"
+    responses:
+      "200":
+        description: "`data` is a list of jobs."
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+                success: {type: boolean}
+                data:
+                  type: array
+                  items: {$ref: "#/components/schemas/Job"}
+      "400": {$ref: "#/components/responses/Error"}
+      "422": {$ref: "#/components/responses/Error"}
+    """
+    start, end = inputs.page(call.request, DEFAULT_PAGE_END)
+    queue = inputs.path_text(call.request, "queue")
+    return [views.job(j) for j in await call.manager.get_failed_jobs(queue, start, end)]
+
+
+@endpoint()
+async def list_jobs(call: Call) -> Any:
+    """
+    ---
+    summary: Jobs in one state, newest first
+    parameters:
+      - $ref: "#/components/parameters/Queue"
+      - name: state
+        in: query
+        schema:
+          type: string
+          enum: [waiting, delayed, active, completed, failed, paused]
+          default: waiting
+      - $ref: "#/components/parameters/Start"
+      - $ref: "#/components/parameters/End"
+    responses:
+      "200":
+        description: "`data` is a list of jobs."
+      "400": {$ref: "#/components/responses/Error"}
+      "422": {$ref: "#/components/responses/Error"}
+    """
+    start, end = inputs.page(call.request, DEFAULT_PAGE_END)
+    state = call.request.query_params.get("state") or "waiting"
+    queue = inputs.path_text(call.request, "queue")
+    return [views.job(j) for j in await call.manager.get_jobs(queue, state, start, end)]
+
+
+@endpoint(audit="pause_queue")
+async def pause(call: Call) -> Any:
+    """Workers take no new jobs from a paused queue; running jobs finish.
+    ---
+    summary: Pause a queue
+    parameters:
+      - $ref: "#/components/parameters/Queue"
+    responses:
+      "200":
+        description: "`data` is {queue, paused: true}."
+      "422": {$ref: "#/components/responses/Error"}
+    """
+    queue = inputs.path_text(call.request, "queue")
+    await call.manager.pause_queue(queue)
+    return {"queue": queue, "paused": True}
+
+
+@endpoint(audit="resume_queue")
+async def resume(call: Call) -> Any:
+    """
+    ---
+    summary: Resume a paused queue
+    parameters:
+      - $ref: "#/components/parameters/Queue"
+    responses:
+      "200":
+        description: "`data` is {queue, paused: false}."
+      "422": {$ref: "#/components/responses/Error"}
+    """
+    queue = inputs.path_text(call.request, "queue")
+    await call.manager.resume_queue(queue)
+    return {"queue": queue, "paused": False}
+
+
+def _bounded(value: object, what: str, maximum: int) -> None:
+    """The manager checks types and signs; huge numbers are refused here, before they can
+    overflow a timestamp in SQL."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > maximum:
+        raise ApiError(422, f"{what} must be at most {maximum}, got {value}")
+
+
+@endpoint(audit="clean_queue")
+async def clean(call: Call) -> Any:
+    """Bull's clean: remove jobs in `status` older than `grace` ms (finished jobs age from
+    when they finished).
+    ---
+    summary: Remove old jobs
+    parameters:
+      - $ref: "#/components/parameters/Queue"
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [grace]
+            properties:
+              grace: {type: integer, minimum: 0, description: Age in ms.}
+              status:
+                type: string
+                enum: [completed, failed, waiting, delayed, paused]
+                default: completed
+              limit: {type: integer, minimum: 1}
+    responses:
+      "200":
+        description: "`data` is {count, removed: [job ids]}."
+      "400": {$ref: "#/components/responses/Error"}
+      "422": {$ref: "#/components/responses/Error"}
+    """
+    body = await inputs.json_object(call.request, call.context.settings.max_payload_bytes)
+    inputs.only_keys(body, {"grace", "status", "limit"})
+    if "grace" not in body:
+        raise ApiError(422, "grace (ms) is required")
+    grace, status, limit = body["grace"], body.get("status", "completed"), body.get("limit")
+    _bounded(grace, "grace", MAX_GRACE_MS)
+    _bounded(limit, "limit", MAX_CLEAN_LIMIT)
+    call.detail.update(grace=grace, status=status, limit=limit)
+    queue = inputs.path_text(call.request, "queue")
+    removed = await call.manager.clean_queue(queue, grace, status, limit)
+    call.detail["removed"] = len(removed)
+    return {"count": len(removed), "removed": removed}
+
+
+@endpoint(audit="retry_failed_jobs")
+async def retry_failed(call: Call) -> Any:
+    """
+    ---
+    summary: Retry every failed job of a queue
+    parameters:
+      - $ref: "#/components/parameters/Queue"
+    responses:
+      "200":
+        description: "`data` is {count}."
+      "422": {$ref: "#/components/responses/Error"}
+    """
+    count = await call.manager.retry_failed_jobs(inputs.path_text(call.request, "queue"))
+    call.detail["count"] = count
+    return {"count": count}
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
+
+
+def _job_options(raw: object) -> dict[str, Any]:
+    """Options as `add_job` takes them: camelCase or snake_case names, `runAt` as an ISO
+    8601 time with its offset."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ApiError(422, "opts must be a JSON object")
+    options = {_snake(k): v for k, v in raw.items()}
+    unknown = set(options) - KNOWN_OPTIONS
+    if unknown:
+        raise ApiError(422, f"unknown job options: {sorted(unknown)}")
+    run_at = options.get("run_at")
+    if run_at is not None:
+        if not isinstance(run_at, str):
+            raise ApiError(422, f"runAt must be an ISO 8601 time, got {run_at!r}")
+        try:
+            moment = datetime.fromisoformat(run_at)
+        except ValueError:
+            raise ApiError(422, f"runAt must be an ISO 8601 time, got {run_at!r}") from None
+        if moment.tzinfo is None:
+            raise ApiError(422, "runAt must include a UTC offset, e.g. 2030-01-01T09:00:00Z")
+        options["run_at"] = moment
+    return options
+
+
+@endpoint(roles=(ADMIN, SERVICE), audit="add_job", status=201)
+async def add_job(call: Call) -> Any:
+    """Options are Bull's (camelCase) or pgqueue's (snake_case) names.
+    ---
+    summary: Add a job
+    parameters:
+      - $ref: "#/components/parameters/Queue"
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [name]
+            properties:
+              name: {type: string, minLength: 1}
+              data: {}
+              opts:
+                type: object
+                properties:
+                  priority: {type: integer, minimum: 1}
+                  attempts: {type: integer, minimum: 1}
+                  delay: {type: integer, minimum: 0, description: ms}
+                  jobId: {type: string}
+                  runAt: {type: string, format: date-time}
+                  timeout: {type: integer, minimum: 1, description: ms}
+                  backoff: {}
+                  removeOnComplete: {}
+                  removeOnFail: {}
+    responses:
+      "201":
+        description: "`data` is the job (an existing one when jobId was added before)."
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+                success: {type: boolean}
+                data: {$ref: "#/components/schemas/Job"}
+      "400": {$ref: "#/components/responses/Error"}
+      "422": {$ref: "#/components/responses/Error"}
+    """
+    body = await inputs.json_object(call.request, call.context.settings.max_payload_bytes)
+    inputs.only_keys(body, {"name", "data", "opts"})
+    options = _job_options(body.get("opts"))
+    queue = inputs.path_text(call.request, "queue")
+    job = await call.manager.add_job(queue, body.get("name"), body.get("data"), **options)  # type: ignore[arg-type]
+    call.detail.update(name=job.name)
+    call.job_id = job.id
+    return views.job(job)
+
+
+ROUTES = [
+    Route("/queues", all_stats, methods=["GET"]),
+    Route("/queues/{queue}/stats", queue_stats, methods=["GET"]),
+    Route("/queues/{queue}/failed", failed_jobs, methods=["GET"]),
+    Route("/queues/{queue}/jobs", list_jobs, methods=["GET"]),
+    Route("/queues/{queue}/jobs", add_job, methods=["POST"]),
+    Route("/queues/{queue}/pause", pause, methods=["POST"]),
+    Route("/queues/{queue}/resume", resume, methods=["POST"]),
+    Route("/queues/{queue}/clean", clean, methods=["POST"]),
+    Route("/queues/{queue}/retry-failed", retry_failed, methods=["POST"]),
+]

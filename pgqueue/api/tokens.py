@@ -1,0 +1,62 @@
+"""API tokens: how they are made, named, hashed and how long they live.
+
+The database keeps only the SHA-256 of a token. A token carries 256 random bits, so a
+plain hash is enough: there is nothing to guess, and a lookup is one indexed query.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+
+from pgqueue.errors import InvalidJobError
+
+PREFIX = "pgq_"
+"""Marks a pgqueue token in logs and secret scanners; a JWT never starts with it."""
+
+DEFAULT_TTL = "30d"
+MAX_TTL_SECONDS = 10 * 365 * 86_400
+_TTL = re.compile(r"(\d{1,10})([smhdw])")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
+_ROLE = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@:-]{0,127}")
+
+
+def new_token() -> str:
+    return PREFIX + secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def default_name(role: str) -> str:
+    return f"{role.lower()}-{secrets.token_hex(4)}"
+
+
+def parse_ttl(text: str) -> int:
+    """`90s`, `15m`, `12h`, `30d` or `2w` as seconds."""
+    found = _TTL.fullmatch(text.strip())
+    if not found:
+        raise InvalidJobError(f"ttl must be a number followed by s, m, h, d or w, got {text!r}")
+    seconds = int(found.group(1)) * _UNITS[found.group(2)]
+    if not 1 <= seconds <= MAX_TTL_SECONDS:
+        raise InvalidJobError(f"ttl must be between 1s and 10 years, got {text!r}")
+    return seconds
+
+
+def normalise_role(role: str) -> str:
+    """Roles are names compared in upper case: `admin` and `ADMIN` are one role."""
+    if not _ROLE.fullmatch(role):
+        raise InvalidJobError(f"role must be a name of letters, digits, _ or -, got {role!r}")
+    return role.upper()
+
+
+def validate_name(name: str) -> str:
+    if not _NAME.fullmatch(name):
+        raise InvalidJobError(
+            f"token name must be 1-128 letters, digits or _.@:- (starting with a letter or "
+            f"digit), got {name!r}"
+        )
+    return name
