@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import click
 
-from pgqueue.cli import database, stats, worker
+from pgqueue.cli import api, database, scheduler, stats, token, worker
 from pgqueue.cli.common import main_group
 
-for module in (database, stats, worker):
+for module in (database, stats, worker, scheduler, api, token):
     for command in module.COMMANDS:
         main_group.add_command(command)
 

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from pgqueue.config import Settings
 from pgqueue.db.connect import async_pool, resolve_database_url
-from pgqueue.manager import core
+from pgqueue.manager import core, schedules
 from pgqueue.models import (
     CleanupJobType,
     EmailJobType,
@@ -279,3 +279,58 @@ class JobQueueManager:
         """Make every delayed job of `queue` ready now; returns how many."""
         validate_queue(queue)
         return await self._run(dashboard_ops.promote_delayed_jobs(queue))
+
+    # --- repeating jobs ----------------------------------------------------------------
+
+    async def add_repeating_job(
+        self,
+        queue: str,
+        name: str,
+        data: Any,
+        cron: str | None,
+        *,
+        tz: str = "UTC",
+        every: int | None = None,
+        limit: int | None = None,
+        start_date: datetime | None = None,
+        end_date: datetime | None = None,
+        key: str | None = None,
+        **options: Any,
+    ) -> str:
+        """Add a job that repeats on `cron` (5 fields, or 6 with seconds first) in `tz`, or
+        every `every` ms; returns the schedule's key. The same queue, name, cron and tz is
+        the same schedule: adding it again updates it. `pgqueue scheduler` fires it."""
+        return await self._run(
+            schedules.add(
+                self.settings,
+                queue,
+                name,
+                data,
+                cron,
+                tz=tz,
+                every=every,
+                limit=limit,
+                start_date=start_date,
+                end_date=end_date,
+                key=key,
+                options=options,
+            )
+        )
+
+    async def get_repeating_jobs(self) -> list[dict[str, Any]]:
+        """Every schedule: key, queue, name, cron, tz, next_run (None once done), every,
+        last_run, count, limit, start_date, end_date, data, opts."""
+        return await self._run(schedules.listing())
+
+    async def remove_repeating_job(self, key: str) -> None:
+        """Delete a schedule; no slot fires after this returns. Raises
+        `JobNotFoundError` when no schedule has `key`."""
+        await self._run(schedules.remove(key))
+
+    async def schedule_daily_cleanup(self, tz: str = "UTC") -> list[str]:
+        """The guide's `scheduleDailyCleanup`: the four cleanup jobs on their crons.
+        Calling it again changes nothing; returns the schedules' keys."""
+        return [
+            await self.add_repeating_job(schedules.DAILY_CLEANUP_QUEUE, str(kind), {}, cron, tz=tz)
+            for kind, cron in schedules.DAILY_CLEANUP
+        ]

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from pgqueue.config import Settings
 from pgqueue.db.connect import resolve_database_url, sync_pool
-from pgqueue.manager import core
+from pgqueue.manager import core, schedules
 from pgqueue.models import (
     CleanupJobType,
     EmailJobType,
@@ -237,3 +237,53 @@ class SyncJobQueueManager:
 
     def get_paused_queues(self) -> set[str]:
         return self._run(ops.paused_queues())
+
+    # --- repeating jobs ----------------------------------------------------------------
+
+    def add_repeating_job(
+        self,
+        queue: str,
+        name: str,
+        data: Any,
+        cron: str | None,
+        *,
+        tz: str = "UTC",
+        every: int | None = None,
+        limit: int | None = None,
+        start_date: datetime | None = None,
+        end_date: datetime | None = None,
+        key: str | None = None,
+        **options: Any,
+    ) -> str:
+        """Blocking twin of `JobQueueManager.add_repeating_job`."""
+        return self._run(
+            schedules.add(
+                self.settings,
+                queue,
+                name,
+                data,
+                cron,
+                tz=tz,
+                every=every,
+                limit=limit,
+                start_date=start_date,
+                end_date=end_date,
+                key=key,
+                options=options,
+            )
+        )
+
+    def get_repeating_jobs(self) -> list[dict[str, Any]]:
+        """Blocking twin of `JobQueueManager.get_repeating_jobs`."""
+        return self._run(schedules.listing())
+
+    def remove_repeating_job(self, key: str) -> None:
+        """Blocking twin of `JobQueueManager.remove_repeating_job`."""
+        self._run(schedules.remove(key))
+
+    def schedule_daily_cleanup(self, tz: str = "UTC") -> list[str]:
+        """Blocking twin of `JobQueueManager.schedule_daily_cleanup`."""
+        return [
+            self.add_repeating_job(schedules.DAILY_CLEANUP_QUEUE, str(kind), {}, cron, tz=tz)
+            for kind, cron in schedules.DAILY_CLEANUP
+        ]
