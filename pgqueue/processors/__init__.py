@@ -10,7 +10,7 @@ import importlib
 
 from pgqueue.registry import Registry
 
-BUILTIN_MODULES: tuple[str, ...] = ("email", "report")
+BUILTIN_MODULES: tuple[str, ...] = ("email", "report", "cleanup")
 
 
 def register_builtins(registry: Registry) -> None:

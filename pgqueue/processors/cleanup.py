@@ -1,0 +1,175 @@
+"""The `cleanup` queue's built-in processors: the guide's four maintenance jobs.
+
+- `expired-tokens`: deletes API tokens past their expiry.
+- `old-logs`: archives job log lines older than 30 days as gzip JSON lines under
+  `<artifacts>/archives/`, then deletes them (a batch is deleted only once written).
+- `temp-files`: removes files under the temp directory not modified for 24 hours.
+- `old-artifacts`: removes files under the artifacts directory not modified for 7 days,
+  except `archives/`, which holds the only copy of archived logs.
+
+Ages can be given in the job's data as `olderThanDays`, `olderThanHours` or
+`olderThanSeconds`. The file sweeps never follow a symbolic link: a link is removed as a
+file would be, and what it points to is never touched. Empty directories left old are
+removed too, never the swept directory itself. Each returns what it removed.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from pgqueue.errors import UnrecoverableError
+from pgqueue.models import CleanupJobType, QueueName
+from pgqueue.registry import Registry
+from pgqueue.store import cleanup_ops
+from pgqueue.store.ops import Row
+from pgqueue.store.sync import execute
+from pgqueue.worker.job import RunningJob
+
+DAY = 86_400.0
+LOG_BATCH = 10_000
+ARCHIVES = "archives"
+LISTED = 1000
+"""At most this many removed paths are listed in a result; the counts are complete."""
+
+_AGE_UNITS = {"olderThanSeconds": 1.0, "olderThanHours": 3600.0, "olderThanDays": DAY}
+
+
+def older_than(data: Any, default_seconds: float) -> float:
+    """The age in seconds a job's data asks for, else the default."""
+    if data is None:
+        return default_seconds
+    if not isinstance(data, Mapping):
+        raise UnrecoverableError(f"cleanup job data must be an object, got {data!r}")
+    given = {k: v for k, v in data.items() if k in _AGE_UNITS}
+    if len(given) > 1:
+        raise UnrecoverableError(f"give one of {sorted(_AGE_UNITS)}, got {sorted(given)}")
+    for unit, value in given.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise UnrecoverableError(f"{unit} must be a number >= 0, got {value!r}")
+        return float(value) * _AGE_UNITS[unit]
+    return default_seconds
+
+
+def _connect(job: RunningJob) -> psycopg.Connection[Row]:
+    return psycopg.connect(job.database_url, autocommit=True, row_factory=dict_row)
+
+
+def expired_tokens(job: RunningJob) -> dict[str, Any]:
+    with _connect(job) as conn:
+        rows = execute(conn, cleanup_ops.delete_expired_tokens())
+    return {"removed": len(rows), "tokens": [r["name"] for r in rows]}
+
+
+def _archive_line(row: Row) -> str:
+    return json.dumps({**row, "created_at": row["created_at"].isoformat()}, ensure_ascii=False)
+
+
+def _write_archive(directory: Path, rows: list[Row]) -> Path:
+    """Written under a temporary name, synced, then renamed: a file under its final name
+    is always complete."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = directory / f"job-logs-{stamp}-{rows[0]['id']}-{rows[-1]['id']}.jsonl.gz"
+    partial = path.with_name(path.name + ".partial")
+    with open(partial, "wb") as raw:
+        with gzip.GzipFile(fileobj=raw, mode="wb") as archive:
+            archive.write("".join(_archive_line(r) + "\n" for r in rows).encode())
+        raw.flush()
+        os.fsync(raw.fileno())
+    os.replace(partial, path)
+    return path
+
+
+def old_logs(job: RunningJob) -> dict[str, Any]:
+    seconds = older_than(job.data, 30 * DAY)
+    directory = job.settings.artifacts_dir / ARCHIVES
+    directory.mkdir(parents=True, exist_ok=True)
+    archived = 0
+    files: list[str] = []
+    with _connect(job) as conn:
+        while True:
+            with conn.transaction():
+                rows = execute(conn, cleanup_ops.take_old_job_logs(seconds, LOG_BATCH))
+                if rows:
+                    files.append(str(_write_archive(directory, rows)))
+            archived += len(rows)
+            if len(rows) < LOG_BATCH:
+                break
+    return {"archived": archived, "files": files}
+
+
+class _Sweep:
+    """Removes entries under `root` last modified before `cutoff` (a Unix time)."""
+
+    def __init__(self, root: Path, cutoff: float, keep: frozenset[str]) -> None:
+        self.root = root
+        self.cutoff = cutoff
+        self.keep = keep
+        self.removed: list[str] = []
+        self.count = 0
+        self.bytes = 0
+        self.failed: list[str] = []
+
+    def run(self) -> dict[str, Any]:
+        if self.root.is_dir():
+            self._visit(self.root)
+        return {
+            "removed": self.count,
+            "bytes": self.bytes,
+            "files": self.removed,
+            "failed": self.failed,
+        }
+
+    def _visit(self, directory: Path) -> None:
+        with os.scandir(directory) as listing:
+            entries = list(listing)
+        for entry in entries:
+            if directory == self.root and entry.name in self.keep:
+                continue
+            try:
+                stat = entry.stat(follow_symlinks=False)
+                if entry.is_dir(follow_symlinks=False):
+                    self._visit(Path(entry.path))
+                    if stat.st_mtime < self.cutoff and not os.listdir(entry.path):
+                        os.rmdir(entry.path)
+                        self._note(entry.path, 0)
+                elif stat.st_mtime < self.cutoff:
+                    os.unlink(entry.path)
+                    self._note(entry.path, stat.st_size)
+            except FileNotFoundError:
+                continue  # removed by someone else meanwhile
+            except OSError:
+                self.failed.append(os.path.relpath(entry.path, self.root))
+
+    def _note(self, path: str, size: int) -> None:
+        self.count += 1
+        self.bytes += size
+        if len(self.removed) < LISTED:
+            self.removed.append(os.path.relpath(path, self.root))
+
+
+def temp_files(job: RunningJob) -> dict[str, Any]:
+    cutoff = time.time() - older_than(job.data, DAY)
+    return _Sweep(job.settings.temp_dir, cutoff, frozenset()).run()
+
+
+def old_artifacts(job: RunningJob) -> dict[str, Any]:
+    cutoff = time.time() - older_than(job.data, 7 * DAY)
+    return _Sweep(job.settings.artifacts_dir, cutoff, frozenset({ARCHIVES})).run()
+
+
+def register(registry: Registry) -> None:
+    queue = QueueName.CLEANUP.value
+    registry.add(queue, CleanupJobType.EXPIRED_TOKENS.value, expired_tokens)
+    registry.add(queue, CleanupJobType.OLD_LOGS.value, old_logs)
+    registry.add(queue, CleanupJobType.TEMP_FILES.value, temp_files)
+    registry.add(queue, CleanupJobType.OLD_ARTIFACTS.value, old_artifacts)
