@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 
 import click
 
+from pgqueue.api import create_app, serve
 from pgqueue.cli.common import (
     import_option,
     load_processors,
@@ -18,7 +19,10 @@ from pgqueue.cli.common import (
     migrated_database_url,
 )
 from pgqueue.config import QUEUES
+from pgqueue.errors import ConfigurationError
+from pgqueue.manager import SyncJobQueueManager
 from pgqueue.registry import Registry
+from pgqueue.scheduler import Scheduler
 from pgqueue.worker import Worker
 
 Service = Callable[[asyncio.Event], Awaitable[None]]
@@ -50,7 +54,21 @@ def run_services(services: list[Service], on_second_signal: Callable[[], None]) 
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, on_signal)
-        await asyncio.gather(*(service(stop) for service in services))
+
+        async def supervised(service: Service) -> None:
+            # One service failing (say, the API's port is taken) stops the others
+            # gracefully instead of leaving them to be cancelled mid-job.
+            try:
+                await service(stop)
+            finally:
+                stop.set()
+
+        results = await asyncio.gather(
+            *(supervised(service) for service in services), return_exceptions=True
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
 
     asyncio.run(main())
     if threading.active_count() > 1:
@@ -79,12 +97,24 @@ def worker_command(
 @click.command("run")
 @import_option
 def run_command(imports: tuple[str, ...]) -> None:
-    """Everything in one process: migrate, then workers for every queue."""
+    """Everything in one process: migrate, the guide's daily cleanup, the API, the
+    scheduler and workers for every queue. Ctrl-C stops all of them."""
     settings = load_settings()
     registry = load_processors(imports, settings)
     url = migrated_database_url()
+    with SyncJobQueueManager(url, settings=settings) as manager:
+        manager.schedule_daily_cleanup()
     worker = Worker(url, select_queues(registry, (), None), registry, settings)
-    run_services([worker.run], worker.stop_now)
+    scheduler = Scheduler(url, settings)
+    app = create_app(settings=settings)
+
+    async def api(stop: asyncio.Event) -> None:
+        try:
+            await serve(app, settings.api_host, settings.api_port, stop)
+        except ConfigurationError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    run_services([worker.run, scheduler.run, api], worker.stop_now)
 
 
 COMMANDS = [worker_command, run_command]
