@@ -11,7 +11,15 @@ from typing import Any
 import psycopg
 import pytest
 
-from pgqueue import InvalidJobError, Job, JobNotFoundError, JobQueueManager, SyncJobQueueManager
+from pgqueue import (
+    InvalidJobError,
+    Job,
+    JobNotFoundError,
+    JobQueueManager,
+    QueueName,
+    ReportJobType,
+    SyncJobQueueManager,
+)
 from pgqueue.config import Settings
 from pgqueue.scheduler import Scheduler
 from tests.conftest import wait_for
@@ -323,3 +331,12 @@ async def _at_least(manager: JobQueueManager, key: str, n: int) -> list[Job] | N
 async def _slots_after(manager: JobQueueManager, key: str, moment: datetime, n: int) -> bool:
     jobs = await fired(manager, key)
     return len([j for j in jobs if j.run_at and j.run_at > moment]) >= n
+
+
+async def test_the_guides_enums_name_the_queue_and_job(manager: JobQueueManager) -> None:
+    key = await manager.add_repeating_job(
+        QueueName.REPORT, ReportJobType.ANALYTICS, {}, "0 9 * * 1"
+    )
+    assert key == await manager.add_repeating_job("report", "analytics", {}, "0 9 * * 1")
+    [schedule] = await manager.get_repeating_jobs()
+    assert (schedule["queue"], schedule["name"]) == ("report", "analytics")

@@ -97,9 +97,7 @@ class _ZonedCron(BaseTrigger):  # type: ignore[misc]
         if previous is not None:
             start = previous.astimezone(UTC) + _ONE_MICROSECOND
         moment: datetime | None = self.inner.get_next_fire_time(None, start)
-        while (
-            moment is not None and self.once_in_repeated_hour and _second_pass(moment, self.tz)
-        ):
+        while moment is not None and self.once_in_repeated_hour and _second_pass(moment, self.tz):
             moment = self.inner.get_next_fire_time(None, _end_of_second_pass(moment, self.tz))
         return moment
 
