@@ -120,12 +120,37 @@ class KeyRace(Exception):
 # --- executing -------------------------------------------------------------------------
 
 
+def _claim_order(row: Row) -> tuple[Any, ...]:
+    return (row["priority"], row["run_at"], row["id"])
+
+
+def _claimed_job(row: Row) -> Job:
+    """`row_to_job` for the claim's known columns: no lookups of columns it lacks, and
+    JSON decoded from text, which skips the byte-level decoding jsonb columns go through."""
+    return Job(
+        id=str(row["id"]),
+        queue=row["queue"],
+        name=row["name"],
+        data=json.loads(row["data"]),
+        opts=json.loads(row["opts"]),
+        state=JobState.ACTIVE,
+        priority=row["priority"],
+        progress=row["progress"],
+        attempts_made=row["attempts_made"],
+        max_attempts=row["max_attempts"],
+        created_at=row["created_at"],
+        processed_at=row["processed_at"],
+        run_at=row["run_at"],
+        key=row["key"],
+    )
+
+
 def claim(queue: str, limit: int, worker_id: uuid.UUID) -> Op[list[tuple[Job, uuid.UUID]]]:
     lease = uuid.uuid4()
 
     def read(rows: list[Row]) -> list[tuple[Job, uuid.UUID]]:
-        rows.sort(key=lambda r: (r["priority"], r["run_at"], r["id"]))
-        return [(row_to_job(r, JobState.ACTIVE), lease) for r in rows]
+        rows.sort(key=_claim_order)
+        return [(_claimed_job(r), lease) for r in rows]
 
     return Op(
         query("claim_jobs"),
@@ -137,13 +162,10 @@ def claim(queue: str, limit: int, worker_id: uuid.UUID) -> Op[list[tuple[Job, uu
 
 def complete(items: Sequence[tuple[int, uuid.UUID, str]]) -> Op[set[int]]:
     """`items` are (job id, lease, result as JSON text)."""
+    ids, leases, results = zip(*items, strict=True) if items else ((), (), ())
     return Op(
         query("complete_jobs"),
-        {
-            "ids": [i[0] for i in items],
-            "leases": [i[1] for i in items],
-            "results": [i[2] for i in items],
-        },
+        {"ids": list(ids), "leases": list(leases), "results": list(results)},
         lambda rows: {r["id"] for r in rows},
         prepare=True,
     )

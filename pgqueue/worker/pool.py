@@ -13,6 +13,7 @@ import logging
 import time
 import traceback
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from typing import Any
@@ -21,7 +22,7 @@ from pgqueue.config import Settings
 from pgqueue.errors import UnrecoverableError
 from pgqueue.models import Job
 from pgqueue.options import backoff_delay_ms, encode_json
-from pgqueue.registry import Registry
+from pgqueue.registry import Registration, Registry
 from pgqueue.store import ops
 from pgqueue.store.aio import AsyncStore
 from pgqueue.worker.finisher import Finisher
@@ -67,6 +68,8 @@ class QueuePool:
         self.running: dict[asyncio.Task[None], tuple[int, uuid.UUID]] = {}
         self._fetcher: asyncio.Task[None] | None = None
         self._timers: list[asyncio.TimerHandle] = []
+        self._async_fns: dict[Callable[[Any], Any], bool] = {}
+        self._claim_size = min(MAX_CLAIM, (concurrency + 1) // 2)
         self.processed = 0
 
     def start(self) -> None:
@@ -102,7 +105,7 @@ class QueuePool:
             if free <= 0:
                 self._slot_free.clear()
                 continue
-            want = min(free, MAX_CLAIM)
+            want = min(free, self._claim_size)
             try:
                 claimed = await self._store.run(ops.claim(self.queue, want, self._worker_id))
             except asyncio.CancelledError:
@@ -131,6 +134,13 @@ class QueuePool:
         else:
             await self._store.run(ops.add_log(job_id, lease, value))
 
+    def _is_async(self, registration: Registration) -> bool:
+        """`inspect` is slow enough to show per job; a processor's kind never changes."""
+        found = self._async_fns.get(registration.fn)
+        if found is None:
+            found = self._async_fns[registration.fn] = registration.is_async
+        return found
+
     async def _execute(self, job: Job, lease: uuid.UUID) -> None:
         job_id = int(job.id)
         registration = self._registry.find(job.queue, job.name)
@@ -143,11 +153,12 @@ class QueuePool:
             job, lease, write, loop, database_url=self._database_url, settings=self._settings
         )
         timeout_ms = job.opts.get("timeout")
-        started = time.monotonic()
+        debug = logger.isEnabledFor(logging.DEBUG)
+        started = time.monotonic() if debug else 0.0
         try:
             if registration is None:
                 raise LookupError(f"no processor for job {job.name!r} in queue {job.queue!r}")
-            if registration.is_async:
+            if self._is_async(registration):
                 call = registration.fn(handle)
             else:
                 call = loop.run_in_executor(self._executor, registration.fn, handle)
@@ -158,7 +169,9 @@ class QueuePool:
                     raise JobTimeoutError(f"job timed out after {timeout_ms} ms") from None
             else:
                 result = await call
-            result_json = encode_json(result, "the processor's return value")
+            result_json = (
+                "null" if result is None else encode_json(result, "the processor's return value")
+            )
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -166,15 +179,16 @@ class QueuePool:
             return
         self.processed += 1
         self._finisher.complete(job_id, lease, result_json)
-        logger.debug(
-            "job completed",
-            extra={
-                "action": "job_completed",
-                "queue": job.queue,
-                "job_id": job.id,
-                "duration_ms": round((time.monotonic() - started) * 1000, 3),
-            },
-        )
+        if debug:
+            logger.debug(
+                "job completed",
+                extra={
+                    "action": "job_completed",
+                    "queue": job.queue,
+                    "job_id": job.id,
+                    "duration_ms": round((time.monotonic() - started) * 1000, 3),
+                },
+            )
 
     async def _fail(self, job: Job, lease: uuid.UUID, exc: BaseException) -> None:
         final = isinstance(exc, UnrecoverableError) or job.attempts_made >= job.max_attempts

@@ -3,7 +3,9 @@
 -- from the partial index of ready jobs, skipping rows other workers hold; the UPDATE
 -- leases them to this worker. `lease` is a fresh token per claim: every later write
 -- about these jobs names it, so a worker that lost its lease cannot touch a job that has
--- since been claimed again. A paused queue yields nothing.
+-- since been claimed again. A paused queue yields nothing. The UPDATE finds its rows
+-- by id through the primary key; JSON columns come back as text, which the worker
+-- decodes faster than psycopg decodes jsonb.
 WITH next AS (
     SELECT id
     FROM pgqueue_jobs
@@ -17,25 +19,27 @@ UPDATE pgqueue_jobs AS j
 SET state = 'active', attempts_made = j.attempts_made + 1, processed_at = now(),
     lease = %(lease)s, worker_id = %(worker_id)s
 WHERE j.id = ANY(ARRAY(SELECT id FROM next))
-RETURNING j.id, j.queue, j.name, j.data, j.opts, j.priority, j.run_at, j.attempts_made,
-          j.max_attempts, j.key, j.progress, j.created_at, j.processed_at;
+RETURNING j.id, j.queue, j.name, j.data::text AS data, j.opts::text AS opts, j.priority,
+          j.run_at, j.attempts_made, j.max_attempts, j.key, j.progress, j.created_at,
+          j.processed_at;
 
 -- name: complete_jobs
 -- Completions arrive in batches. Jobs kept for zero completions are deleted, the others
 -- marked completed; rows two CTEs touch are disjoint, as Postgres requires. Each side
 -- joins the arrays straight to the table, so that even the generic plan of this
 -- prepared statement probes the primary key once per job instead of matching every
--- job of the batch against every other.
+-- job of the batch against every other. The arrays travel in binary, which
+-- spares the client quoting every element.
 WITH removed AS (
     DELETE FROM pgqueue_jobs AS j
-    USING unnest(%(ids)s::bigint[], %(leases)s::uuid[]) AS d(id, lease)
+    USING unnest(%(ids)b::bigint[], %(leases)b::uuid[]) AS d(id, lease)
     WHERE j.id = d.id AND j.lease = d.lease AND j.state = 'active' AND j.keep_completed = 0
     RETURNING j.id
 ),
 updated AS (
     UPDATE pgqueue_jobs AS j
     SET state = 'completed', finished_at = now(), return_value = d.result::jsonb, lease = NULL
-    FROM unnest(%(ids)s::bigint[], %(leases)s::uuid[], %(results)s::text[]) AS d(id, lease, result)
+    FROM unnest(%(ids)b::bigint[], %(leases)b::uuid[], %(results)b::text[]) AS d(id, lease, result)
     WHERE j.id = d.id AND j.lease = d.lease AND j.state = 'active'
       AND j.keep_completed IS DISTINCT FROM 0
     RETURNING j.id
