@@ -1,0 +1,231 @@
+"""Who may call what: every admin route against every kind of credential."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import psycopg
+import pytest
+
+from pgqueue import JobQueueManager
+from tests.conftest import RunWorker
+from tests.test_admin import fail_one
+from tests.test_api_support import (
+    JWT_SECRET,
+    Api,
+    api,
+    bearer,
+    data_of,
+    error_of,
+    jwt_for,
+    make_jwt,
+)
+
+__all__ = ["api"]
+
+# (method, path, JSON body) of every route that needs a credential.
+ROUTES: list[tuple[str, str, Any]] = [
+    ("GET", "/api/v1/jobs/queues", None),
+    ("GET", "/api/v1/jobs/queues/email/stats", None),
+    ("GET", "/api/v1/jobs/queues/email/failed?start=0&end=10", None),
+    ("GET", "/api/v1/jobs/queues/email/jobs?state=waiting", None),
+    ("POST", "/api/v1/jobs/queues/email/jobs", {"name": "welcome", "data": {"to": "a@b.c"}}),
+    ("GET", "/api/v1/jobs/queues/email/job/{id}", None),
+    ("DELETE", "/api/v1/jobs/queues/email/job/{other}", None),
+    ("POST", "/api/v1/jobs/queues/email/job/{failed}/retry", None),
+    ("POST", "/api/v1/jobs/queues/email/job/{delayed}/promote", None),
+    ("POST", "/api/v1/jobs/queues/email/retry-failed", None),
+    ("POST", "/api/v1/jobs/queues/email/pause", None),
+    ("POST", "/api/v1/jobs/queues/email/resume", None),
+    ("POST", "/api/v1/jobs/queues/email/clean", {"grace": 0, "status": "completed"}),
+    ("GET", "/api/v1/jobs/repeatable", None),
+    ("DELETE", "/api/v1/jobs/repeatable/{key}", None),
+    ("GET", "/api/v1/jobs/audit", None),
+]
+ADD_JOB = ("POST", "/api/v1/jobs/queues/email/jobs")
+
+
+async def targets(manager: JobQueueManager, failed: str | None = None) -> dict[str, str]:
+    """Things for the routes to act on, so that an allowed call can succeed."""
+    waiting = await manager.add_job("email", "welcome", {"to": "a@b.c"})
+    other = await manager.add_job("email", "welcome", {"to": "d@e.f"})
+    delayed = await manager.add_delayed_job("email", "later", {}, 3_600_000)
+    key = await manager.add_repeating_job("email", "digest", {}, "0 9 * * *")
+    ids = {"id": waiting.id, "other": other.id, "delayed": delayed.id, "key": key}
+    return {**ids, "failed": failed or waiting.id}
+
+
+async def call(
+    api: Api, route: tuple[str, str, Any], headers: dict[str, str], ids: dict[str, str]
+) -> Any:
+    method, path, body = route
+    return await api.client.request(
+        method, path.format(**ids), headers=headers, json=body if body is not None else None
+    )
+
+
+async def writes(db_url: str) -> tuple[int, int, int]:
+    """Jobs, audit rows and paused queues: none of them may change on a refused call."""
+    async with await psycopg.AsyncConnection.connect(db_url) as conn:
+        cur = await conn.execute(
+            "SELECT (SELECT count(*) FROM pgqueue_jobs), (SELECT count(*) FROM pgqueue_audit_log),"
+            " (SELECT count(*) FROM pgqueue_queues WHERE paused)"
+        )
+        row = await cur.fetchone()
+    assert row is not None
+    return row[0], row[1], row[2]
+
+
+@pytest.mark.parametrize(
+    ("credential", "message"),
+    [
+        ("missing", "Authorization: Bearer token is required"),
+        ("garbage", "invalid token"),
+        ("unknown", "unknown token"),
+        ("wrong_scheme", "must be 'Bearer <token>'"),
+        ("expired", "expired"),
+        ("revoked", "revoked"),
+    ],
+)
+async def test_no_valid_credential_is_401_on_every_route(
+    api: Api, manager: JobQueueManager, db_url: str, credential: str, message: str
+) -> None:
+    ids = await targets(manager)
+    headers = {
+        "missing": {},
+        "garbage": bearer("not-a-token-at-all"),
+        "unknown": bearer("pgq_" + "x" * 43),
+        "wrong_scheme": {"Authorization": "Basic YWRtaW46YWRtaW4="},
+        "expired": api.expired,
+        "revoked": api.revoked,
+    }[credential]
+    before = await writes(db_url)
+    for route in ROUTES:
+        response = await call(api, route, headers, ids)
+        error = error_of(response, 401)
+        assert error["code"] == "UNAUTHORIZED"
+        assert message in error["message"], (route, error)
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert await writes(db_url) == before
+
+
+@pytest.mark.parametrize("credential", ["user", "service"])
+async def test_other_roles_are_403_except_service_adding_a_job(
+    api: Api, manager: JobQueueManager, db_url: str, credential: str
+) -> None:
+    ids = await targets(manager)
+    headers = api.user if credential == "user" else api.service
+    jobs_before = (await writes(db_url))[0]
+    for route in ROUTES:
+        response = await call(api, route, headers, ids)
+        if credential == "service" and route[:2] == ADD_JOB:
+            assert data_of(response, 201)["name"] == "welcome"
+            continue
+        error = error_of(response, 403)
+        assert error["code"] == "FORBIDDEN"
+        assert "needs ADMIN" in error["message"]
+    jobs_after, audited, paused = await writes(db_url)
+    assert jobs_after == jobs_before + (1 if credential == "service" else 0)
+    assert paused == 0
+    # Refused mutating calls are audited with who tried and the code they got.
+    entries = data_of(await api.get("/api/v1/jobs/audit?start=0&end=-1"))
+    assert {e["outcome"] for e in entries if e["actor"] != "billing-service"} <= {"FORBIDDEN"}
+    mutating = [r for r in ROUTES if r[0] != "GET"]
+    expected_entries = len(mutating)
+    assert audited == expected_entries
+
+
+async def test_admin_token_may_call_every_route(
+    api: Api, manager: JobQueueManager, run_worker: RunWorker
+) -> None:
+    ids = await targets(manager, failed=await fail_one(manager, run_worker))
+    statuses = {}
+    for route in ROUTES:
+        response = await call(api, route, api.admin, ids)
+        statuses[route[:2]] = response.status_code
+        assert response.json()["success"] is True, (route, response.text)
+    assert statuses.pop(ADD_JOB) == 201
+    assert set(statuses.values()) == {200}
+
+
+async def test_jwt_with_admin_role_is_accepted_and_audited_by_subject(api: Api) -> None:
+    data_of(await api.get("/api/v1/jobs/queues", headers=jwt_for("ADMIN", sub="alice")))
+    data_of(
+        await api.post("/api/v1/jobs/queues/email/pause", headers=jwt_for("admin", sub="alice"))
+    )
+    data_of(
+        await api.post(
+            "/api/v1/jobs/queues/email/jobs",
+            headers=jwt_for("SERVICE", sub="billing"),
+            json={"name": "welcome"},
+        ),
+        201,
+    )
+    error_of(await api.get("/api/v1/jobs/queues", headers=jwt_for("USER")), 403)
+    entries = data_of(await api.get("/api/v1/jobs/audit"))
+    assert [(e["actor"], e["role"], e["action"]) for e in entries] == [
+        ("billing", "SERVICE", "add_job"),
+        ("alice", "ADMIN", "pause_queue"),
+    ]
+
+
+def _unsigned(claims: dict[str, Any]) -> str:
+    import base64
+    import json
+
+    def part(value: dict[str, Any]) -> str:
+        raw = json.dumps(value).encode()
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        pytest.param(
+            make_jwt({"sub": "a", "role": "ADMIN", "exp": int(time.time()) - 60}), id="expired"
+        ),
+        pytest.param(_unsigned({"sub": "a", "role": "ADMIN", "exp": 4102444800}), id="alg-none"),
+        pytest.param(
+            make_jwt({"sub": "a", "role": "ADMIN", "exp": 4102444800}, algorithm="HS512"),
+            id="hs512",
+        ),
+        pytest.param(
+            make_jwt({"sub": "a", "role": "ADMIN", "exp": 4102444800}, secret="x" * 64),
+            id="wrong-secret",
+        ),
+        pytest.param(make_jwt({"sub": "a", "role": "ADMIN"}), id="no-exp"),
+        pytest.param(make_jwt({"sub": "a", "exp": 4102444800}), id="no-role"),
+        pytest.param(make_jwt({"sub": "a", "role": ["ADMIN"], "exp": 4102444800}), id="role-list"),
+        pytest.param("a.b.c", id="malformed"),
+    ],
+)
+async def test_bad_jwts_are_401(api: Api, token: str) -> None:
+    error = error_of(await api.get("/api/v1/jobs/queues", headers=bearer(token)), 401)
+    assert error["code"] == "UNAUTHORIZED"
+
+
+async def test_jwts_are_refused_when_no_secret_is_configured(
+    manager: JobQueueManager, db_url: str
+) -> None:
+    import httpx2
+
+    from pgqueue.api import create_app
+    from pgqueue.config import Settings
+
+    app = create_app(manager, Settings())
+    transport = httpx2.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx2.AsyncClient(transport=transport, base_url="http://t") as client,
+    ):
+        response = await client.get("/api/v1/jobs/queues", headers=jwt_for("ADMIN"))
+    assert "PGQUEUE_JWT_SECRET is not set" in error_of(response, 401)["message"]
+    assert JWT_SECRET
+
+
+async def test_health_readiness_metrics_and_openapi_need_no_token(api: Api) -> None:
+    for path in ("/healthz", "/readyz", "/metrics", "/api/v1/openapi.json"):
+        assert (await api.client.get(path)).status_code == 200, path
