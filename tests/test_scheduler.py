@@ -276,7 +276,7 @@ async def test_limit_stops_after_that_many_jobs(
 async def test_start_and_end_dates_bound_the_slots(
     manager: JobQueueManager, start_scheduler: StartScheduler
 ) -> None:
-    start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2)
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=4)
     end = start + timedelta(seconds=2)
     key = await manager.add_repeating_job(
         QUEUE, "window", {}, EVERY_SECOND, start_date=start, end_date=end
@@ -310,16 +310,15 @@ async def test_a_scheduler_back_from_downtime_fires_only_the_latest_missed_slot(
 async def test_a_slot_older_than_the_grace_time_is_skipped(
     manager: JobQueueManager, db_url: str, start_scheduler: StartScheduler
 ) -> None:
-    key = await manager.add_repeating_job(QUEUE, "nightly", {}, "0 0 * * *")
+    two_hours_ago = datetime.now(UTC) - timedelta(hours=2)
+    daily = f"{two_hours_ago.minute} {two_hours_ago.hour} * * *"
+    key = await manager.add_repeating_job(QUEUE, "daily", {}, daily)
     backdate(db_url, key, 3 * 86_400)
     async with start_scheduler(misfire_grace=60) as scheduler:
         next_slot = scheduler.scheduled()[key]
-    # Last midnight is more than 60 s ago (unless this runs in the first minute of the
-    # day, when it is today's slot either way): the scheduler waits for the next one.
+    # The slot two hours ago is past the 60 s grace: the scheduler waits for tomorrow's.
     assert next_slot is not None
-    now = datetime.now(UTC)
-    if now - now.replace(hour=0, minute=0, second=0, microsecond=0) > timedelta(seconds=90):
-        assert next_slot > now
+    assert next_slot - datetime.now(UTC) > timedelta(hours=21)
     assert await fired(manager, key) == []
 
 

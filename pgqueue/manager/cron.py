@@ -162,10 +162,9 @@ def every_trigger(every_ms: int, start: datetime | None = None, end: datetime | 
 def fire_times(trigger: Any, after: datetime, count: int) -> list[datetime]:
     """The next `count` slots strictly after `after`."""
     times: list[datetime] = []
-    moment: datetime | None = after.astimezone(UTC)
+    moment = after.astimezone(UTC)
     previous: datetime | None = None
     while len(times) < count:
-        assert moment is not None
         found: datetime | None = trigger.get_next_fire_time(previous, moment + _ONE_MICROSECOND)
         if found is None:
             break
