@@ -26,6 +26,10 @@ GUIDE_METHODS = [
     "add_email_job",
     "add_report_job",
     "add_cleanup_job",
+    "add_repeating_job",
+    "get_repeating_jobs",
+    "remove_repeating_job",
+    "schedule_daily_cleanup",
 ]
 
 
