@@ -1,7 +1,9 @@
 """One queue's pool: claims as many jobs as it has free slots and runs them.
 
-The fetch loop claims a batch sized to the free slots in one round trip. After a full
-batch it claims again at once (there is probably more); after a short one it sleeps
+The fetch loop claims a batch sized to the free slots in one round trip, but never more
+than half of all slots: the next claim is then in flight while the last batch runs, so
+the database and the processors work at the same time. After a full batch it claims
+again at once (there is probably more); after a short one it sleeps
 until NOTIFY says a job is ready, a local timer says a delayed job is due, or the poll
 interval passes (the fallback should a notification be missed).
 """

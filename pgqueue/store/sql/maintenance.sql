@@ -59,20 +59,60 @@ LEFT JOIN (SELECT count(*) AS n FROM dead) AS d ON true;
 -- name: prune_finished
 -- Retention (remove_on_complete / remove_on_fail as a count or an age): a finished job
 -- goes once its queue holds more newer jobs in its state than it asked to keep, or once
--- it is older than it asked to be kept. Bounded per call so one pass stays short.
-WITH ranked AS (
-    SELECT id, state, finished_at,
+-- it is older than it asked to be kept. Only jobs with a count or an age to keep are
+-- candidates (a partial index holds just those), so jobs kept forever cost nothing. A
+-- candidate's rank matters only among the newest `max keep` jobs of its queue and state,
+-- which the finished index yields in order; any candidate below them has more newer jobs
+-- than it asked to keep. Bounded per call so one pass stays short; rows another
+-- transaction holds are left for the next pass, and a job retried meanwhile is spared.
+-- The same pass folds the finished-count deltas (see migration 0004) into one row per
+-- queue and state; a delta committed meanwhile is not in this snapshot and stays.
+WITH folded AS (
+    DELETE FROM pgqueue_finished_counts RETURNING queue, state, n
+),
+refolded AS (
+    INSERT INTO pgqueue_finished_counts (queue, state, n)
+    SELECT queue, state, sum(n) FROM folded GROUP BY queue, state HAVING sum(n) <> 0
+),
+candidates AS (
+    SELECT id, queue, state, finished_at,
            CASE state WHEN 'completed' THEN keep_completed ELSE keep_failed END AS keep,
-           CASE state WHEN 'completed' THEN keep_completed_age ELSE keep_failed_age END AS keep_age,
-           row_number() OVER (PARTITION BY queue, state ORDER BY finished_at DESC, id DESC) AS rn
+           CASE state WHEN 'completed' THEN keep_completed_age ELSE keep_failed_age END AS keep_age
     FROM pgqueue_jobs
-    WHERE state IN ('completed', 'failed')
+    WHERE (state = 'completed' AND (keep_completed IS NOT NULL OR keep_completed_age IS NOT NULL))
+       OR (state = 'failed' AND (keep_failed IS NOT NULL OR keep_failed_age IS NOT NULL))
+),
+groups AS (
+    SELECT queue, state, coalesce(max(keep), 0) AS max_keep
+    FROM candidates
+    GROUP BY queue, state
+),
+newest AS (
+    SELECT ranked.id, ranked.rn
+    FROM groups AS g
+    CROSS JOIN LATERAL (
+        SELECT id, row_number() OVER (ORDER BY finished_at DESC, id DESC) AS rn
+        FROM pgqueue_jobs
+        WHERE queue = g.queue AND state = g.state AND state IN ('completed', 'failed')
+        ORDER BY finished_at DESC, id DESC
+        LIMIT g.max_keep
+    ) AS ranked
 ),
 doomed AS (
-    SELECT id FROM ranked
-    WHERE (keep IS NOT NULL AND rn > keep)
-       OR (keep_age IS NOT NULL AND finished_at < now() - keep_age * interval '1 second')
+    SELECT c.id
+    FROM candidates AS c
+    LEFT JOIN newest AS n ON n.id = c.id
+    WHERE (c.keep IS NOT NULL AND (n.rn IS NULL OR n.rn > c.keep))
+       OR (c.keep_age IS NOT NULL AND c.finished_at < now() - c.keep_age * interval '1 second')
     LIMIT %(limit)s
+),
+locked AS (
+    SELECT j.id
+    FROM pgqueue_jobs AS j
+    JOIN doomed ON doomed.id = j.id
+    WHERE j.state IN ('completed', 'failed')
+    FOR UPDATE OF j SKIP LOCKED
 )
-DELETE FROM pgqueue_jobs AS j USING doomed WHERE j.id = doomed.id
+DELETE FROM pgqueue_jobs AS j USING locked
+WHERE j.id = locked.id AND j.state IN ('completed', 'failed')
 RETURNING j.id;
