@@ -8,28 +8,59 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx2
+import psycopg
 import pytest
 from starlette.applications import Starlette
+from starlette.routing import BaseRoute, Mount
 
-from pgqueue import JobQueueManager, JobState
-from pgqueue.dashboard import DashboardSettings, dashboard_mount
+from pgqueue import ConfigurationError, JobQueueManager, JobState
+from pgqueue.api import create_app
+from pgqueue.api.tokens import new_token, token_hash
+from pgqueue.dashboard import DashboardSettings, api_services
 from pgqueue.registry import Registry
+from pgqueue.store import auth_ops
+from pgqueue.store.aio import execute
 from tests.conftest import RunWorker, wait_for
 
-TOKENS = {"admin-token": ("ops-admin", "ADMIN"), "viewer-token": ("ops-viewer", "VIEWER")}
 HOSTILE = '<img src=x onerror="alert(1)">'
+ROLES = {"ops-admin": "ADMIN", "ops-viewer": "VIEWER", "ci": "DEPLOYER", "gone": "ADMIN"}
 
 
-def fake_verify(token: str) -> tuple[str, str] | None:
-    return TOKENS.get(token)
+async def create_tokens(db_url: str) -> dict[str, str]:
+    """Real API tokens, stored hashed, by name; "gone" is revoked."""
+    made = {name: new_token() for name in ROLES}
+    async with await psycopg.AsyncConnection.connect(db_url, autocommit=True) as conn:
+        for name, token in made.items():
+            await execute(conn, auth_ops.create_token(name, token_hash(token), ROLES[name], 3600))
+        await execute(conn, auth_ops.revoke_token("gone"))
+    return made
 
 
-def dashboard_app(manager: JobQueueManager, settings: DashboardSettings | None = None) -> Starlette:
-    settings = settings or DashboardSettings(refresh_seconds=1)
-    return Starlette(routes=[dashboard_mount(lambda: manager, fake_verify, settings)])
+@pytest.fixture
+async def tokens(db_url: str) -> dict[str, str]:
+    return await create_tokens(db_url)
+
+
+@asynccontextmanager
+async def dashboard_app(
+    manager: JobQueueManager, settings: DashboardSettings | None = None
+) -> AsyncIterator[Starlette]:
+    """The REST API's app with the dashboard mounted as `create_app` mounts it, here with
+    the test's settings, running its lifespan."""
+    app = create_app(manager)
+    mount = api_services.admin_dashboard(settings or DashboardSettings())
+    existing = _admin(app)
+    app.router.routes[:] = [*(r for r in app.router.routes if r is not existing), mount]
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+def _admin(app: Starlette) -> BaseRoute | None:
+    return next((r for r in app.router.routes if isinstance(r, Mount) and r.path == "/admin"), None)
 
 
 def csrf_of(html: str) -> str:
@@ -38,7 +69,7 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
-async def sign_in(client: httpx2.AsyncClient, token: str = "admin-token") -> str:
+async def sign_in(client: httpx2.AsyncClient, token: str) -> str:
     """Signs in through the form; returns the session's CSRF token."""
     form = await client.get("/admin/login")
     response = await client.post(
@@ -48,13 +79,22 @@ async def sign_in(client: httpx2.AsyncClient, token: str = "admin-token") -> str
     return csrf_of((await client.get("/admin/")).text)
 
 
-def client_for(app: Starlette) -> httpx2.AsyncClient:
-    return httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://testserver")
+@asynccontextmanager
+async def client_for(
+    manager: JobQueueManager, settings: DashboardSettings | None = None
+) -> AsyncIterator[httpx2.AsyncClient]:
+    async with (
+        dashboard_app(manager, settings) as app,
+        httpx2.AsyncClient(
+            transport=httpx2.ASGITransport(app=app), base_url="http://testserver"
+        ) as client,
+    ):
+        yield client
 
 
 @pytest.fixture
 async def client(manager: JobQueueManager) -> AsyncIterator[httpx2.AsyncClient]:
-    async with client_for(dashboard_app(manager)) as c:
+    async with client_for(manager) as c:
         yield c
 
 
@@ -98,13 +138,13 @@ async def test_nothing_is_reachable_without_a_session(
 
 
 async def test_sign_in_sets_a_strict_http_only_cookie_and_sign_out_ends_it(
-    client: httpx2.AsyncClient,
+    client: httpx2.AsyncClient, tokens: dict[str, str]
 ) -> None:
     form = await client.get("/admin/login")
     assert form.status_code == 200
     response = await client.post(
         "/admin/login",
-        data={"csrf": csrf_of(form.text), "token": "admin-token", "next": "/admin/workers"},
+        data={"csrf": csrf_of(form.text), "token": tokens["ops-admin"], "next": "/admin/workers"},
     )
     assert response.status_code == 303
     assert response.headers["location"] == "/admin/workers"
@@ -119,19 +159,19 @@ async def test_sign_in_sets_a_strict_http_only_cookie_and_sign_out_ends_it(
 
 
 async def test_sign_in_refuses_bad_tokens_roles_forms_and_foreign_redirects(
-    client: httpx2.AsyncClient,
+    client: httpx2.AsyncClient, tokens: dict[str, str]
 ) -> None:
-    TOKENS["ci-token"] = ("ci", "DEPLOYER")
-    try:
-        form = await client.get("/admin/login")
-        csrf = csrf_of(form.text)
-        bad = await client.post("/admin/login", data={"csrf": csrf, "token": "nope"})
-        assert bad.status_code == 401 and "That token is not valid." in bad.text
-        role = await client.post("/admin/login", data={"csrf": csrf, "token": "ci-token"})
-        assert role.status_code == 403 and "DEPLOYER role cannot use the dashboard" in role.text
-    finally:
-        del TOKENS["ci-token"]
-    forged = await client.post("/admin/login", data={"csrf": "guess", "token": "admin-token"})
+    form = await client.get("/admin/login")
+    csrf = csrf_of(form.text)
+    for token, status, message in (
+        ("pgq_unknown", 401, "That token is not valid."),
+        (tokens["gone"], 401, "That token is not valid."),
+        (tokens["ci"], 403, "The DEPLOYER role cannot use the dashboard"),
+    ):
+        refused = await client.post("/admin/login", data={"csrf": csrf, "token": token})
+        assert refused.status_code == status and message in refused.text
+        assert (await client.get("/admin/")).status_code == 303
+    forged = await client.post("/admin/login", data={"csrf": "guess", "token": tokens["ops-admin"]})
     assert forged.status_code == 303 and forged.headers["location"] == "/admin/login"
     assert (await client.get("/admin/")).status_code == 303
     for target in ("https://evil.example/", "//evil.example/admin/", "/elsewhere"):
@@ -139,15 +179,15 @@ async def test_sign_in_refuses_bad_tokens_roles_forms_and_foreign_redirects(
         form = await client.get("/admin/login")
         response = await client.post(
             "/admin/login",
-            data={"csrf": csrf_of(form.text), "token": "admin-token", "next": target},
+            data={"csrf": csrf_of(form.text), "token": tokens["ops-admin"], "next": target},
         )
         assert response.headers["location"] == "/admin/", target
 
 
 async def test_actions_need_the_csrf_token(
-    client: httpx2.AsyncClient, manager: JobQueueManager
+    client: httpx2.AsyncClient, manager: JobQueueManager, tokens: dict[str, str]
 ) -> None:
-    csrf = await sign_in(client)
+    csrf = await sign_in(client, tokens["ops-admin"])
     for data in ({}, {"csrf": "not-the-token"}):
         response = await client.post("/admin/queues/email/pause", data=data)
         assert response.status_code == 403
@@ -159,10 +199,10 @@ async def test_actions_need_the_csrf_token(
 
 
 async def test_a_viewer_sees_everything_and_changes_nothing(
-    client: httpx2.AsyncClient, manager: JobQueueManager
+    client: httpx2.AsyncClient, manager: JobQueueManager, tokens: dict[str, str]
 ) -> None:
     job = await manager.add_delayed_job("email", "later", {}, 60_000)
-    csrf = await sign_in(client, "viewer-token")
+    csrf = await sign_in(client, tokens["ops-viewer"])
     for path in [*PAGES[:2], f"/admin/queues/email/jobs/{job.id}", *PAGES[3:]]:
         page = await client.get(path)
         assert page.status_code == 200, path
@@ -177,7 +217,7 @@ async def test_a_viewer_sees_everything_and_changes_nothing(
 
 
 async def test_overview_shows_counts_activity_and_configurable_health_warnings(
-    manager: JobQueueManager, run_worker: RunWorker
+    manager: JobQueueManager, run_worker: RunWorker, tokens: dict[str, str]
 ) -> None:
     registry = Registry()
     registry.add("report", "*", lambda job: "done")
@@ -187,8 +227,8 @@ async def test_overview_shows_counts_activity_and_configurable_health_warnings(
     await manager.add_bulk("notification", [{"name": "push", "data": {}}] * 3)
     await manager.pause_queue("cleanup")
     settings = DashboardSettings(max_waiting=2, max_failed=100)
-    async with client_for(dashboard_app(manager, settings)) as client:
-        await sign_in(client)
+    async with client_for(manager, settings) as client:
+        await sign_in(client, tokens["ops-admin"])
         html = (await client.get("/admin/")).text
     rows = re.findall(r'<tr data-queue="([^"]+)">', html)
     assert rows == [
@@ -213,12 +253,14 @@ async def _count(manager: JobQueueManager, queue: str, state: str, n: int) -> bo
     return (await manager.get_queue_stats(queue))[state] == n
 
 
-async def test_queue_page_pages_searches_and_lists_by_state(manager: JobQueueManager) -> None:
+async def test_queue_page_pages_searches_and_lists_by_state(
+    manager: JobQueueManager, tokens: dict[str, str]
+) -> None:
     jobs = await manager.add_bulk("email", [{"name": f"welcome-{i}", "data": {}} for i in range(5)])
     await manager.add_job("email", "password-reset", {}, job_id="reset-7")
     settings = DashboardSettings(page_size=2)
-    async with client_for(dashboard_app(manager, settings)) as client:
-        await sign_in(client)
+    async with client_for(manager, settings) as client:
+        await sign_in(client, tokens["ops-admin"])
 
         async def ids(query: str) -> list[str]:
             html = (await client.get(f"/admin/queues/email?{query}")).text
@@ -240,7 +282,10 @@ async def test_queue_page_pages_searches_and_lists_by_state(manager: JobQueueMan
 
 
 async def test_queue_actions_pause_clean_retry_all_and_promote_all(
-    client: httpx2.AsyncClient, manager: JobQueueManager, run_worker: RunWorker
+    client: httpx2.AsyncClient,
+    manager: JobQueueManager,
+    run_worker: RunWorker,
+    tokens: dict[str, str],
 ) -> None:
     registry = Registry()
 
@@ -256,7 +301,7 @@ async def test_queue_actions_pause_clean_retry_all_and_promote_all(
         await wait_for(lambda: _count(manager, "email", "failed", 1))
         await wait_for(lambda: _count(manager, "email", "completed", 1))
     await manager.add_delayed_job("email", "later", {}, 60_000)
-    csrf = await sign_in(client)
+    csrf = await sign_in(client, tokens["ops-admin"])
     back = "/admin/queues/email?state=failed&page=1"
 
     async def post(action: str, **form: str) -> str:
@@ -286,7 +331,10 @@ async def test_queue_actions_pause_clean_retry_all_and_promote_all(
 
 
 async def test_job_page_shows_everything_and_its_actions_work(
-    client: httpx2.AsyncClient, manager: JobQueueManager, run_worker: RunWorker
+    client: httpx2.AsyncClient,
+    manager: JobQueueManager,
+    run_worker: RunWorker,
+    tokens: dict[str, str],
 ) -> None:
     registry = Registry()
 
@@ -299,7 +347,7 @@ async def test_job_page_shows_everything_and_its_actions_work(
     failed = await manager.add_job("email", "welcome", {"to": "u@example.com"}, attempts=1)
     async with run_worker(registry, {"email": 1}):
         await wait_for(lambda: _count(manager, "email", "failed", 1))
-    csrf = await sign_in(client)
+    csrf = await sign_in(client, tokens["ops-admin"])
     html = (await client.get(f"/admin/queues/email/jobs/{failed.id}")).text
     for expected in (
         '<progress max="100" value="40.0">',
@@ -332,11 +380,11 @@ async def test_job_page_shows_everything_and_its_actions_work(
 
 
 async def test_hostile_names_and_data_are_escaped_everywhere(
-    client: httpx2.AsyncClient, manager: JobQueueManager
+    client: httpx2.AsyncClient, manager: JobQueueManager, tokens: dict[str, str]
 ) -> None:
     job = await manager.add_job("email", HOSTILE, {HOSTILE: HOSTILE}, job_id=HOSTILE)
     await manager.add_job("analytics", "track", {}, job_id="</pre><script>alert(1)</script>")
-    csrf = await sign_in(client)
+    csrf = await sign_in(client, tokens["ops-admin"])
     await client.post(
         f"/admin/queues/email/jobs/{HOSTILE}/retry", data={"csrf": csrf, "back": "/admin/"}
     )
@@ -356,9 +404,9 @@ async def test_hostile_names_and_data_are_escaped_everywhere(
 
 
 async def test_responses_forbid_framing_inline_script_and_caching(
-    client: httpx2.AsyncClient,
+    client: httpx2.AsyncClient, tokens: dict[str, str]
 ) -> None:
-    await sign_in(client)
+    await sign_in(client, tokens["ops-admin"])
     for path in ("/admin/", "/admin/login", "/admin/static/dashboard.css"):
         headers = (await client.get(path)).headers
         assert "script-src 'self'" in headers["content-security-policy"], path
@@ -370,11 +418,85 @@ async def test_responses_forbid_framing_inline_script_and_caching(
 
 
 async def test_workers_page_lists_live_workers(
-    client: httpx2.AsyncClient, manager: JobQueueManager, run_worker: RunWorker
+    client: httpx2.AsyncClient,
+    manager: JobQueueManager,
+    run_worker: RunWorker,
+    tokens: dict[str, str],
 ) -> None:
-    await sign_in(client)
+    await sign_in(client, tokens["ops-admin"])
     assert "No worker is running." in (await client.get("/admin/workers")).text
     async with run_worker(Registry(), {"email": 1, "report": 2}) as worker:
         html = (await client.get("/admin/workers")).text
         assert f'data-worker="{worker.id}"' in html
         assert '<a href="/admin/queues/email">email</a>, <a href="/admin/queues/report">' in html
+
+
+async def test_schedules_page_lists_next_runs_and_removes(
+    client: httpx2.AsyncClient, manager: JobQueueManager, tokens: dict[str, str]
+) -> None:
+    daily = await manager.add_repeating_job(
+        "cleanup", "old-logs", {}, "0 3 * * *", tz="Europe/Berlin"
+    )
+    await manager.add_repeating_job("analytics", HOSTILE, {}, None, every=90_000)
+    csrf = await sign_in(client, tokens["ops-admin"])
+    html = (await client.get("/admin/schedules")).text
+    row = html[html.index(f'data-schedule="{daily}"') :]
+    row = row[: row.index("</tr>")]
+    assert "<code>0 3 * * *</code>" in row and "Europe/Berlin" in row
+    assert re.search(r"in \d+ (hours?|minutes?|seconds?) <span", row)
+    assert re.search(r"\d{4}-\d\d-\d\d 03:00:00 Europe/Berlin", row)
+    assert "every 90 seconds" in html and "&lt;img" in html and "<img" not in html
+    removed = await client.post("/admin/schedules/remove", data={"csrf": csrf, "key": daily})
+    assert removed.headers["location"] == "/admin/schedules"
+    after = (await client.get("/admin/schedules")).text
+    assert "Removed the schedule." in after and daily not in after
+    assert [s["name"] for s in await manager.get_repeating_jobs()] == [HOSTILE]
+    again = await client.post("/admin/schedules/remove", data={"csrf": csrf, "key": daily})
+    assert "no repeating job has key" in (await client.get(again.headers["location"])).text
+
+
+def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PGQUEUE_SESSION_SECRET", "s" * 32)
+    monkeypatch.setenv("PGQUEUE_HEALTH_MAX_FAILED", "5")
+    monkeypatch.setenv("PGQUEUE_HEALTH_MAX_WAITING", "50")
+    monkeypatch.setenv("PGQUEUE_DASHBOARD_REFRESH", "0")
+    settings = DashboardSettings.from_env()
+    assert settings.session_secret == b"s" * 32
+    assert (settings.max_failed, settings.max_waiting, settings.refresh_seconds) == (5, 50, 0)
+    monkeypatch.setenv("PGQUEUE_SESSION_SECRET", "short")
+    with pytest.raises(ConfigurationError, match="at least 32 characters"):
+        DashboardSettings.from_env()
+    monkeypatch.delenv("PGQUEUE_SESSION_SECRET")
+    monkeypatch.setenv("PGQUEUE_HEALTH_MAX_FAILED", "many")
+    with pytest.raises(ConfigurationError, match="PGQUEUE_HEALTH_MAX_FAILED must be a whole"):
+        DashboardSettings.from_env()
+    monkeypatch.delenv("PGQUEUE_HEALTH_MAX_FAILED")
+    assert (
+        DashboardSettings.from_env().session_secret != DashboardSettings.from_env().session_secret
+    )
+
+
+async def test_actions_are_recorded_in_the_audit_trail(
+    client: httpx2.AsyncClient, manager: JobQueueManager, tokens: dict[str, str]
+) -> None:
+    csrf = await sign_in(client, tokens["ops-admin"])
+    assert "Nothing recorded yet." in (await client.get("/admin/audit")).text
+    await client.post("/admin/queues/email/pause", data={"csrf": csrf})
+    await client.post("/admin/queues/email/jobs/404/retry", data={"csrf": csrf})
+    rest = await client.post(
+        "/api/v1/jobs/queues/email/resume",
+        headers={"Authorization": f"Bearer {tokens['ops-admin']}"},
+    )
+    assert rest.status_code == 200
+    html = (await client.get("/admin/audit")).text
+    rows = [
+        re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row)).strip()
+        for row in re.findall(r"<tr>\s*<td title=.*?</tr>", html, re.S)
+    ]
+    assert [row.split(" &#34;")[0].split(" {")[0] for row in rows] == [
+        "now ops-admin ADMIN resume_queue email success",
+        "now ops-admin ADMIN retry_job email 404 NOT_FOUND",
+        "now ops-admin ADMIN pause_queue email success",
+    ]
+    assert "&#34;via&#34;: &#34;dashboard&#34;" in rows[2]
+    assert "job 404 not found in queue" in rows[1]

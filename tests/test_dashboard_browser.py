@@ -23,7 +23,7 @@ from pgqueue import JobQueueManager
 from pgqueue.dashboard import DashboardSettings
 from pgqueue.registry import Registry
 from tests.conftest import ROOT, RunWorker, wait_for
-from tests.test_dashboard import HOSTILE, dashboard_app
+from tests.test_dashboard import HOSTILE, create_tokens, dashboard_app
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -60,20 +60,24 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 @pytest.fixture
+async def tokens(db_url: str) -> dict[str, str]:
+    return await create_tokens(db_url)
+
+
+@pytest.fixture
 async def base_url(manager: JobQueueManager) -> AsyncIterator[str]:
     """The dashboard served over real HTTP, in this test's event loop."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    app = dashboard_app(manager, DashboardSettings(refresh_seconds=1, max_waiting=20))
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    await wait_for(lambda: server.started or task.done())
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
-    sock.close()
+    settings = DashboardSettings(refresh_seconds=1, max_waiting=20)
+    async with dashboard_app(manager, settings) as app:
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+        server = uvicorn.Server(config)
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            task = asyncio.create_task(server.serve(sockets=[sock]))
+            await wait_for(lambda: server.started or task.done())
+            yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+            server.should_exit = True
+            await task
 
 
 @pytest.fixture
@@ -87,7 +91,7 @@ async def page(browser: Browser) -> AsyncIterator[Page]:
     assert dialogs == [], "a script ran from job data"
 
 
-async def sign_in(page: Page, base_url: str, token: str = "admin-token") -> None:
+async def sign_in(page: Page, base_url: str, token: str) -> None:
     await page.goto(f"{base_url}/admin/")
     await expect(page).to_have_url(f"{base_url}/admin/login?next=%2Fadmin%2F")
     await page.fill("#token", token)
@@ -106,7 +110,11 @@ async def seed(manager: JobQueueManager) -> None:
 
 
 async def test_sign_in_retry_a_failed_job_and_pause_a_queue(
-    page: Page, base_url: str, manager: JobQueueManager, run_worker: RunWorker
+    page: Page,
+    base_url: str,
+    manager: JobQueueManager,
+    run_worker: RunWorker,
+    tokens: dict[str, str],
 ) -> None:
     healthy = asyncio.Event()
 
@@ -127,7 +135,7 @@ async def test_sign_in_retry_a_failed_job_and_pause_a_queue(
     async with run_worker(registry, {"email": 1, "test": 1}):
         await wait_for(lambda: _state(manager, "email", failed.id, "failed"))
         await wait_for(lambda: _count(manager, "test", "completed", 5))
-        await sign_in(page, base_url)
+        await sign_in(page, base_url, tokens["ops-admin"])
 
         rows = page.locator("table.queues tbody tr")
         await expect(rows).to_have_count(8)
@@ -174,10 +182,10 @@ async def test_sign_in_retry_a_failed_job_and_pause_a_queue(
 
 
 async def test_pages_refresh_in_place_and_signing_out_ends_the_session(
-    page: Page, base_url: str, manager: JobQueueManager
+    page: Page, base_url: str, manager: JobQueueManager, tokens: dict[str, str]
 ) -> None:
     await manager.add_job("email", "welcome", {})
-    await sign_in(page, base_url)
+    await sign_in(page, base_url, tokens["ops-admin"])
     address = f"{base_url}/admin/queues/email?state=waiting&page=1"
     await page.goto(address)
     await page.fill("#q", "half-typed")
@@ -198,10 +206,10 @@ async def test_pages_refresh_in_place_and_signing_out_ends_the_session(
 
 
 async def test_a_viewer_has_no_buttons_to_press(
-    page: Page, base_url: str, manager: JobQueueManager
+    page: Page, base_url: str, manager: JobQueueManager, tokens: dict[str, str]
 ) -> None:
     await manager.add_delayed_job("email", "later", {}, 60_000)
-    await sign_in(page, base_url, "viewer-token")
+    await sign_in(page, base_url, tokens["ops-viewer"])
     await expect(page.locator("table.queues tbody tr")).to_have_count(8)
     await expect(page.locator("main button")).to_have_count(0)
     await page.goto(f"{base_url}/admin/queues/email?state=delayed")

@@ -1,13 +1,13 @@
 """The web dashboard at `/admin`: server-rendered pages over the manager's calls.
 
-`dashboard_mount(get_manager, verify_token)` is the one entry point; the API app mounts
-it beside its routes. Pages need a session, started by signing in with an API token
+`dashboard_mount(services_for)` builds it for any Starlette app; inside the REST API's
+app, `api_services.admin_dashboard()` is that mount wired to the API's own manager, token
+check and audit log. Pages need a session, started by signing in with an API token
 (ADMIN acts, VIEWER only looks).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from starlette.middleware import Middleware
@@ -21,33 +21,26 @@ from pgqueue.dashboard.settings import DashboardSettings
 from pgqueue.dashboard.web import (
     Dashboard,
     Handler,
-    VerifyToken,
+    Services,
+    ServicesFor,
     action,
     page,
     template_environment,
 )
-from pgqueue.manager.aio import JobQueueManager
 
-__all__ = ["DashboardSettings", "dashboard_mount"]
+__all__ = ["DashboardSettings", "Services", "dashboard_mount"]
 
 STATIC = Path(__file__).parent / "static"
 
 
 def dashboard_mount(
-    get_manager: Callable[[], JobQueueManager],
-    verify_token: VerifyToken,
-    settings: DashboardSettings | None = None,
-    path: str = "/admin",
+    services_for: ServicesFor, settings: DashboardSettings | None = None, path: str = "/admin"
 ) -> Mount:
-    """`verify_token(token)` returns (name, role) or None, and may be a coroutine
-    function; `settings` default to the environment (`DashboardSettings.from_env`)."""
+    """`services_for(request)` gives the manager, the token check and the audit log of the
+    app serving the request; `settings` default to the environment."""
     settings = settings or DashboardSettings.from_env()
     dashboard = Dashboard(
-        get_manager,
-        verify_token,
-        settings,
-        SessionCodec(settings.session_secret),
-        template_environment(),
+        services_for, settings, SessionCodec(settings.session_secret), template_environment()
     )
 
     def get(route: str, handler: Handler, name: str) -> Route:

@@ -1,21 +1,53 @@
-"""The dashboard's actions: each is one manager call, then back to the page it came from
-with a message saying what happened."""
+"""The dashboard's actions: each is one manager call, recorded in the audit log, then
+back to the page it came from with a message saying what happened."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from starlette.responses import Response
 
 from pgqueue.dashboard.web import View
 from pgqueue.errors import InvalidJobError, PgQueueError
+from pgqueue.store.auth_ops import AuditEntry
+
+SUCCESS = "success"
+"""An action's outcome in the audit log when it worked, as the REST API writes it."""
 
 
-async def _do(view: View, fallback: str, call: Callable[[], Awaitable[str]]) -> Response:
+async def _do(
+    view: View,
+    fallback: str,
+    action: str,
+    call: Callable[[], Awaitable[str]],
+    *,
+    queue: str | None = None,
+    job_id: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> Response:
+    """Runs `call`, whose result is the message for the user; a pgqueue error becomes an
+    error message. Either way the attempt goes in the audit log."""
+    services = view.services
     try:
-        view.flash("ok", await call())
+        message = await call()
     except PgQueueError as exc:
-        view.flash("error", str(exc))
+        outcome, message = services.error_code(exc), str(exc)
+        view.flash("error", message)
+    else:
+        outcome = SUCCESS
+        view.flash("ok", message)
+    await services.audit.write_audit(
+        AuditEntry(
+            actor=view.session.user or "",
+            role=view.session.role,
+            action=action,
+            queue=queue,
+            job_id=job_id,
+            outcome=outcome,
+            detail={"via": "dashboard", "message": message, **(detail or {})},
+        )
+    )
     return view.back(fallback)
 
 
@@ -30,7 +62,7 @@ async def pause(view: View) -> Response:
         await view.manager.pause_queue(name)
         return f"Paused {name}: workers take no new jobs from it."
 
-    return await _do(view, view.url("queues", name), call)
+    return await _do(view, view.url("queues", name), "pause_queue", call, queue=name)
 
 
 async def resume(view: View) -> Response:
@@ -40,7 +72,7 @@ async def resume(view: View) -> Response:
         await view.manager.resume_queue(name)
         return f"Resumed {name}."
 
-    return await _do(view, view.url("queues", name), call)
+    return await _do(view, view.url("queues", name), "resume_queue", call, queue=name)
 
 
 async def clean(view: View) -> Response:
@@ -56,7 +88,8 @@ async def clean(view: View) -> Response:
         removed = await view.manager.clean_queue(name, int(grace) * 1000, state)
         return f"Removed {len(removed)} {state} jobs older than {grace} s from {name}."
 
-    return await _do(view, view.url("queues", name), call)
+    detail = {"state": state, "grace_seconds": grace}
+    return await _do(view, view.url("queues", name), "clean_queue", call, queue=name, detail=detail)
 
 
 async def retry_failed(view: View) -> Response:
@@ -66,7 +99,7 @@ async def retry_failed(view: View) -> Response:
         count = await view.manager.retry_failed_jobs(name)
         return f"Retrying {count} failed jobs of {name}."
 
-    return await _do(view, view.url("queues", name), call)
+    return await _do(view, view.url("queues", name), "retry_failed_jobs", call, queue=name)
 
 
 async def promote_delayed(view: View) -> Response:
@@ -76,7 +109,7 @@ async def promote_delayed(view: View) -> Response:
         count = await view.manager.promote_delayed_jobs(name)
         return f"Promoted {count} delayed jobs of {name}."
 
-    return await _do(view, view.url("queues", name), call)
+    return await _do(view, view.url("queues", name), "promote_delayed_jobs", call, queue=name)
 
 
 def _job(view: View) -> tuple[str, str]:
@@ -90,7 +123,8 @@ async def retry_job(view: View) -> Response:
         await view.manager.retry_job(name, job_id)
         return f"Job {job_id} is waiting to run again."
 
-    return await _do(view, view.url("queues", name, "jobs", job_id), call)
+    page = view.url("queues", name, "jobs", job_id)
+    return await _do(view, page, "retry_job", call, queue=name, job_id=job_id)
 
 
 async def promote_job(view: View) -> Response:
@@ -100,18 +134,30 @@ async def promote_job(view: View) -> Response:
         await view.manager.promote_job(name, job_id)
         return f"Job {job_id} runs now."
 
-    return await _do(view, view.url("queues", name, "jobs", job_id), call)
+    page = view.url("queues", name, "jobs", job_id)
+    return await _do(view, page, "promote_job", call, queue=name, job_id=job_id)
 
 
 async def remove_job(view: View) -> Response:
+    """A removed job has no page to go back to: its queue's page it is."""
     name, job_id = _job(view)
-    try:
+    removed = False
+
+    async def call() -> str:
+        nonlocal removed
         await view.manager.remove_job(name, job_id)
-    except PgQueueError as exc:
-        view.flash("error", str(exc))
-        return view.back(view.url("queues", name, "jobs", job_id))
-    view.flash("ok", f"Removed job {job_id}.")
-    return view.redirect(view.url("queues", name))
+        removed = True
+        return f"Removed job {job_id}."
+
+    response = await _do(
+        view,
+        view.url("queues", name, "jobs", job_id),
+        "remove_job",
+        call,
+        queue=name,
+        job_id=job_id,
+    )
+    return view.redirect(view.url("queues", name)) if removed else response
 
 
 async def remove_schedule(view: View) -> Response:
@@ -121,4 +167,4 @@ async def remove_schedule(view: View) -> Response:
         await view.manager.remove_repeating_job(key)
         return "Removed the schedule."
 
-    return await _do(view, view.url("schedules"), call)
+    return await _do(view, view.url("schedules"), "remove_repeatable", call, detail={"key": key})

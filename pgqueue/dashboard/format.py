@@ -22,6 +22,18 @@ def duration(seconds: float | None) -> str:
     raise AssertionError("unreachable: the last unit is one second")
 
 
+def exact_interval(milliseconds: int) -> str:
+    """The largest unit that divides the interval exactly: 90 s stays "90 seconds"."""
+    if milliseconds % 1000:
+        return f"{milliseconds} ms"
+    seconds = milliseconds // 1000
+    for unit, size in _UNITS:
+        if seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}" + ("" if count == 1 else "s")
+    raise AssertionError("unreachable: every whole number of seconds divides by one")
+
+
 def relative(moment: datetime | None, now: datetime | None = None) -> str:
     """ "in 3 minutes" or "3 minutes ago"."""
     if moment is None:
@@ -66,6 +78,7 @@ def progress_percent(progress: Any) -> float | None:
 
 FILTERS = {
     "duration": duration,
+    "exact_interval": exact_interval,
     "relative": relative,
     "timestamp": timestamp,
     "zoned": zoned,

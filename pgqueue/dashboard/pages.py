@@ -108,4 +108,8 @@ def bad_request(view: View, message: str) -> Response:
 
 async def audit(view: View) -> Response:
     number = _page_number(view)
-    return view.render("audit.html", entries=[], page=number, has_next=False)
+    size = view.settings.page_size
+    entries = await view.services.audit.read_audit((number - 1) * size, size + 1)
+    return view.render(
+        "audit.html", entries=entries[:size], page=number, has_next=len(entries) > size
+    )

@@ -6,6 +6,10 @@ import os
 import secrets
 from dataclasses import dataclass, field
 
+from pgqueue.errors import ConfigurationError
+
+MIN_SECRET_LENGTH = 32
+
 
 def _env_int(name: str, default: int, minimum: int) -> int:
     raw = os.environ.get(name, "").strip()
@@ -14,9 +18,9 @@ def _env_int(name: str, default: int, minimum: int) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
+        raise ConfigurationError(f"{name} must be a whole number, got {raw!r}") from None
     if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}")
+        raise ConfigurationError(f"{name} must be at least {minimum}, got {value}")
     return value
 
 
@@ -38,6 +42,10 @@ class DashboardSettings:
     @classmethod
     def from_env(cls) -> DashboardSettings:
         secret = os.environ.get("PGQUEUE_SESSION_SECRET", "")
+        if secret and len(secret) < MIN_SECRET_LENGTH:
+            raise ConfigurationError(
+                f"PGQUEUE_SESSION_SECRET must be at least {MIN_SECRET_LENGTH} characters"
+            )
         return cls(
             session_secret=secret.encode() if secret else secrets.token_bytes(32),
             session_hours=_env_int("PGQUEUE_SESSION_HOURS", 8, 1),

@@ -42,7 +42,7 @@ def sign_in(dashboard: Dashboard) -> Endpoint:
             view.flash("error", "The sign-in form had expired; please sign in again.")
             return view.finish(view.redirect(f"{base_path(request)}/login"))
         next_page = form.get("next", "")
-        identity = await dashboard.verify(form.get("token", "").strip())
+        identity = await view.services.verify_token(form.get("token", "").strip())
         if identity is None:
             return view.finish(
                 view.render(

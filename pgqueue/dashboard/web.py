@@ -6,10 +6,9 @@ token and the ADMIN role. Handlers receive a `View` and never touch cookies them
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, quote, urlencode
 
 import jinja2
@@ -20,6 +19,7 @@ from pgqueue.dashboard import format
 from pgqueue.dashboard.session import Session, SessionCodec, with_flash
 from pgqueue.dashboard.settings import DashboardSettings
 from pgqueue.manager.aio import JobQueueManager
+from pgqueue.store.auth_ops import AuditEntry
 
 ADMIN = "ADMIN"
 VIEWER = "VIEWER"
@@ -27,23 +27,38 @@ ROLES = (ADMIN, VIEWER)
 MAX_FORM_BYTES = 64 * 1024
 
 Identity = tuple[str, str]
-VerifyToken = Callable[[str], Identity | Awaitable[Identity | None] | None]
-"""Maps a token to (name, role), or None when the token is unknown, expired or revoked."""
+
+
+class AuditLog(Protocol):
+    """Where admin actions are recorded and read back."""
+
+    async def write_audit(self, entry: AuditEntry) -> None: ...
+
+    async def read_audit(self, offset: int, limit: int) -> list[dict[str, Any]]: ...
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the dashboard uses of the app it is mounted in."""
+
+    manager: JobQueueManager
+    verify_token: Callable[[str], Awaitable[Identity | None]]
+    """(name, role) for a valid token; None when it is unknown, expired or revoked."""
+    audit: AuditLog
+    error_code: Callable[[BaseException], str]
+    """How the audit log names a failed action's error, as the REST API names it."""
+
+
+ServicesFor = Callable[[Request], Services]
+"""The services of the app serving a request (they may live only as long as its lifespan)."""
 
 
 @dataclass(frozen=True)
 class Dashboard:
-    get_manager: Callable[[], JobQueueManager]
-    verify_token: VerifyToken
+    services_for: ServicesFor
     settings: DashboardSettings
     codec: SessionCodec
     templates: jinja2.Environment
-
-    async def verify(self, token: str) -> Identity | None:
-        found = self.verify_token(token)
-        if inspect.isawaitable(found):
-            return await found
-        return found
 
 
 def template_environment() -> jinja2.Environment:
@@ -78,8 +93,12 @@ class View:
         self._cookie = cookie
 
     @property
+    def services(self) -> Services:
+        return self.dashboard.services_for(self.request)
+
+    @property
     def manager(self) -> JobQueueManager:
-        return self.dashboard.get_manager()
+        return self.services.manager
 
     @property
     def settings(self) -> DashboardSettings:
