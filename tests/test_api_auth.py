@@ -12,7 +12,6 @@ from pgqueue import JobQueueManager
 from tests.conftest import RunWorker
 from tests.test_admin import fail_one
 from tests.test_api_support import (
-    JWT_SECRET,
     Api,
     api,
     bearer,
@@ -131,9 +130,7 @@ async def test_other_roles_are_403_except_service_adding_a_job(
     # Refused mutating calls are audited with who tried and the code they got.
     entries = data_of(await api.get("/api/v1/jobs/audit?start=0&end=-1"))
     assert {e["outcome"] for e in entries if e["actor"] != "billing-service"} <= {"FORBIDDEN"}
-    mutating = [r for r in ROUTES if r[0] != "GET"]
-    expected_entries = len(mutating)
-    assert audited == expected_entries
+    assert audited == len([r for r in ROUTES if r[0] != "GET"])
 
 
 async def test_admin_token_may_call_every_route(
@@ -223,7 +220,6 @@ async def test_jwts_are_refused_when_no_secret_is_configured(
     ):
         response = await client.get("/api/v1/jobs/queues", headers=jwt_for("ADMIN"))
     assert "PGQUEUE_JWT_SECRET is not set" in error_of(response, 401)["message"]
-    assert JWT_SECRET
 
 
 async def test_health_readiness_metrics_and_openapi_need_no_token(api: Api) -> None:

@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import httpx2
 import pytest
+from alembic import command
 from prometheus_client.parser import text_string_to_metric_families
 
 from pgqueue import JobQueueManager
@@ -34,11 +35,7 @@ async def test_health_and_readiness(api: Api, db_url: str) -> None:
     ready = await api.client.get("/readyz")
     assert ready.status_code == 200
     assert ready.json() == {"status": "ready", "revision": migrate.head_revision()}
-    await asyncio.to_thread(
-        lambda: __import__("alembic.command").command.downgrade(
-            migrate.alembic_config(db_url), "0001"
-        )
-    )
+    await asyncio.to_thread(command.downgrade, migrate.alembic_config(db_url), "0001")
     behind = await api.client.get("/readyz")
     assert behind.status_code == 503
     assert behind.json()["status"] == "unavailable"

@@ -53,7 +53,7 @@ def create_command(role: str, name: str | None, ttl: str) -> None:
     if row is None:
         raise click.ClickException(f"a token named {name!r} exists already; pick another --name")
     click.echo(f"Token {name!r} with role {role}, expires {row['expires_at']:%Y-%m-%d %H:%M %Z}.")
-    click.echo("It is shown only now; store it somewhere safe.", err=False)
+    click.echo("It is shown only now; store it somewhere safe.")
     click.echo(token)
 
 
