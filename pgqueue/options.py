@@ -23,6 +23,9 @@ DEFAULT_REMOVE_ON_COMPLETE = 100
 DEFAULT_REMOVE_ON_FAIL = 500
 
 MAX_PRIORITY = 32767
+MAX_DELAY_MS = 10 * 365 * 86_400_000
+"""Ten years: the longest delay, backoff or timeout a job may ask for, so every time
+computed from them stays a valid timestamp."""
 MAX_NAME_LENGTH = 255
 _QUEUE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
 
@@ -115,7 +118,7 @@ def _whole(value: object, what: str, minimum: int, maximum: int | None = None) -
 
 def _backoff(value: object) -> dict[str, Any]:
     if isinstance(value, int) and not isinstance(value, bool):
-        return {"type": "fixed", "delay": _whole(value, "backoff", 0)}
+        return {"type": "fixed", "delay": _whole(value, "backoff", 0, MAX_DELAY_MS)}
     if not isinstance(value, Mapping):
         raise InvalidJobError(f"backoff must be a number of ms or a mapping, got {value!r}")
     unknown = set(value) - {"type", "delay"}
@@ -124,7 +127,10 @@ def _backoff(value: object) -> dict[str, Any]:
     kind = value.get("type", "exponential")
     if kind not in ("exponential", "fixed"):
         raise InvalidJobError(f"backoff type must be 'exponential' or 'fixed', got {kind!r}")
-    return {"type": kind, "delay": _whole(value.get("delay", 0), "backoff delay", 0)}
+    return {
+        "type": kind,
+        "delay": _whole(value.get("delay", 0), "backoff delay", 0, MAX_DELAY_MS),
+    }
 
 
 def _retention(value: object, what: str) -> tuple[Retention, Any]:
@@ -152,7 +158,8 @@ def backoff_delay_ms(backoff: Mapping[str, Any], attempts_made: int) -> int:
     delay = int(backoff.get("delay", 0))
     if backoff.get("type") == "fixed":
         return delay
-    return int(delay * 2 ** max(attempts_made - 1, 0))
+    # Capped: with many attempts the doubling would leave any timestamp range.
+    return int(min(delay * 2 ** min(max(attempts_made - 1, 0), 64), MAX_DELAY_MS))
 
 
 def build_spec(
@@ -174,7 +181,7 @@ def build_spec(
     priority = _whole(priority, "priority", 1, MAX_PRIORITY)
     attempts = _whole(opts.get("attempts", DEFAULT_ATTEMPTS), "attempts", 1, 1_000_000)
     backoff = _backoff(opts.get("backoff", DEFAULT_BACKOFF))
-    delay = _whole(opts.get("delay", 0), "delay", 0, 10 * 365 * 86_400_000)
+    delay = _whole(opts.get("delay", 0), "delay", 0, MAX_DELAY_MS)
 
     run_at = opts.get("run_at")
     if run_at is not None:
@@ -199,7 +206,7 @@ def build_spec(
 
     timeout = opts.get("timeout")
     if timeout is not None:
-        timeout = _whole(timeout, "timeout", 1)
+        timeout = _whole(timeout, "timeout", 1, MAX_DELAY_MS)
 
     stored = {
         "priority": priority,

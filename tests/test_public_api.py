@@ -6,7 +6,7 @@ import inspect
 
 import pgqueue
 from pgqueue import JobQueueManager, SyncJobQueueManager
-from pgqueue.options import backoff_delay_ms
+from pgqueue.options import MAX_DELAY_MS, backoff_delay_ms
 
 GUIDE_METHODS = [
     "add_job",
@@ -63,3 +63,4 @@ def test_backoff_follows_design() -> None:
     exponential = {"type": "exponential", "delay": 2000}
     assert [backoff_delay_ms(exponential, n) for n in (1, 2, 3)] == [2000, 4000, 8000]
     assert backoff_delay_ms({"type": "fixed", "delay": 500}, 4) == 500
+    assert backoff_delay_ms(exponential, 1_000_000) == MAX_DELAY_MS

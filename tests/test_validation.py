@@ -31,6 +31,8 @@ from pgqueue.config import Settings
         ("email", "x", {}, {"priority": 0}, "priority must be"),
         ("email", "x", {}, {"backoff": {"type": "linear", "delay": 5}}, "backoff type"),
         ("email", "x", {}, {"backoff": -5}, "backoff must be"),
+        ("email", "x", {}, {"backoff": {"delay": 10**20}}, "backoff delay must be"),
+        ("email", "x", {}, {"timeout": 10**20}, "timeout must be"),
         ("email", "x", {}, {"remove_on_complete": -1}, "remove_on_complete"),
         ("email", "x", {}, {"remove_on_fail": {"ttl": 5}}, "remove_on_fail"),
         ("email", "x", {}, {"timeout": 0}, "timeout must be"),
@@ -89,6 +91,8 @@ async def test_query_arguments_are_validated(manager: JobQueueManager) -> None:
         await manager.get_failed_jobs("email", 5, 2)
     with pytest.raises(InvalidJobError, match="grace must be"):
         await manager.clean_queue("email", -1, "completed")
+    with pytest.raises(InvalidJobError, match="grace must be"):
+        await manager.clean_queue("email", 10**15, "completed")
     with pytest.raises(InvalidJobError, match="clean takes a status"):
         await manager.clean_queue("email", 0, "active")
     with pytest.raises(InvalidJobError, match="state must be one of"):

@@ -21,6 +21,7 @@ CLEANABLE_STATES = frozenset(
 )
 MAX_BULK = 100_000
 KEY_RACE_RETRIES = 3
+MAX_GRACE_MS = 100 * 365 * 86_400_000
 MAX_PAGE = 10_000
 
 
@@ -85,8 +86,10 @@ def job_state(state: object) -> JobState:
 
 
 def clean_args(grace: object, status: object, limit: object) -> tuple[int, JobState, int]:
-    if isinstance(grace, bool) or not isinstance(grace, int) or grace < 0:
-        raise InvalidJobError(f"grace must be a whole number of ms >= 0, got {grace!r}")
+    if isinstance(grace, bool) or not isinstance(grace, int) or not 0 <= grace <= MAX_GRACE_MS:
+        raise InvalidJobError(
+            f"grace must be a whole number of ms between 0 and {MAX_GRACE_MS}, got {grace!r}"
+        )
     state = job_state(status)
     if state not in CLEANABLE_STATES:
         allowed = ", ".join(sorted(s.value for s in CLEANABLE_STATES))
