@@ -16,6 +16,7 @@ from pgqueue.api.metrics import Metrics
 from pgqueue.api.routes import audit, jobs, queues, repeatable
 from pgqueue.api.store import ApiStore
 from pgqueue.config import Settings
+from pgqueue.dashboard import api_services
 from pgqueue.manager.aio import JobQueueManager
 
 PREFIX = "/api/v1/jobs"
@@ -55,7 +56,8 @@ def create_app(
             yield
 
     return Starlette(
-        routes=api_routes(),
+        # The dashboard is served beside the API but kept out of the OpenAPI document.
+        routes=[*api_routes(), api_services.admin_dashboard()],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
