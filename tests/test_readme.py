@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -39,8 +40,23 @@ def env(db_url: str) -> dict[str, str]:
     return {**os.environ, "DATABASE_URL": db_url, "PYTHONPATH": str(ROOT)}
 
 
+@pytest.fixture
+def report_worker(db_url: str, tmp_path: Path) -> Iterator[None]:
+    """Snippets that wait for a report need a worker, as the README says."""
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "pgqueue", "worker", "--queue", "report"],
+        cwd=tmp_path,
+        env=env(db_url),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    yield
+    worker.terminate()
+    worker.wait(30)
+
+
 @pytest.mark.parametrize("index", range(len(snippets())))
-def test_snippet_runs(index: int, db_url: str, tmp_path: Path) -> None:
+def test_snippet_runs(index: int, db_url: str, tmp_path: Path, report_worker: None) -> None:
     code = snippets()[index]
     write_modules(tmp_path)
     if MODULE.match(code):
