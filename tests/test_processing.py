@@ -40,7 +40,7 @@ async def test_async_and_sync_processors_complete_with_results(
 
     registry.add("test", "async", handle_async)
     registry.add("test", "sync", handle_sync)
-    a = await manager.add_job("test", "async", {"n": 21})
+    a = await manager.add_job("test", "async", {"n": 21}, job_id="async-21")
     s = await manager.add_job("test", "sync", {"n": 5})
     async with run_worker(registry, {"test": 2}):
         done_a = await wait_for(lambda: finished(manager, "test", a.id))
@@ -55,6 +55,8 @@ async def test_async_and_sync_processors_complete_with_results(
     assert threads and threads[0] != threading.main_thread().name
     logs = await manager.get_job_logs("test", a.id)
     assert [entry["message"] for entry in logs] == ["halfway"]
+    by_key = await manager.get_job_logs("test", "async-21")
+    assert [entry["message"] for entry in by_key] == ["halfway"]
     assert [e["message"] for e in await manager.get_job_logs("test", s.id)] == ["from a thread"]
 
 

@@ -240,10 +240,9 @@ def list_jobs(queue: str, state: JobState, offset: int, limit: int) -> Op[list[J
 
 
 def job_logs(queue: str, job_id: str | int, offset: int, limit: int) -> Op[list[Row]]:
-    ident = _id_and_key(job_id)["id"]
     return Op(
         query("job_logs"),
-        {"queue": queue, "id": ident, "offset": offset, "limit": limit},
+        {"queue": queue, **_id_and_key(job_id), "offset": offset, "limit": limit},
         lambda rows: rows,
     )
 

@@ -28,7 +28,7 @@ LIMIT %(limit)s;
 SELECT l.created_at, l.message
 FROM pgqueue_job_logs AS l
 JOIN pgqueue_jobs AS j ON j.id = l.job_id
-WHERE j.queue = %(queue)s AND l.job_id = %(id)s
+WHERE j.queue = %(queue)s AND (j.id = %(id)s OR j.key = %(key)s)
 ORDER BY l.id
 OFFSET %(offset)s
 LIMIT %(limit)s;
