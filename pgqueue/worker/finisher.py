@@ -1,7 +1,9 @@
 """Writes completions in batches: one round trip for every job that finished meanwhile.
 
-While one batch is being written, newly finished jobs queue up for the next, so the batch
-size follows the load with no timer: one job when idle, hundreds under a flood.
+While batches are being written, newly finished jobs queue up for the next, so the batch
+size follows the load with no timer: one job when idle, hundreds under a flood. Two
+batches may be in flight at once, on two connections: under a flood a single writer
+becomes the pace of the whole worker, and batches never share a job.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pgqueue.store.aio import AsyncStore
 logger = logging.getLogger(__name__)
 
 MAX_BATCH = 2000
+MAX_WRITES = 2
 
 
 class Finisher:
@@ -27,6 +30,7 @@ class Finisher:
         self._idle = asyncio.Event()
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
+        self._writing: set[asyncio.Task[None]] = set()
         self.lost = 0
         """Completions refused because the lease had moved on (job rescued meanwhile)."""
 
@@ -42,9 +46,17 @@ class Finisher:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            while self._pending:
+            while self._pending and len(self._writing) < MAX_WRITES:
                 batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-                await self._write(batch)
+                task = asyncio.create_task(self._write(batch))
+                self._writing.add(task)
+                task.add_done_callback(self._written)
+
+    def _written(self, task: asyncio.Task[None]) -> None:
+        self._writing.discard(task)
+        if self._pending:
+            self._wake.set()
+        elif not self._writing:
             self._idle.set()
 
     async def _write(self, batch: list[tuple[int, uuid.UUID, str]]) -> None:
