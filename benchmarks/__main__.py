@@ -58,7 +58,9 @@ def progress(message: str) -> None:
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="one small run")
+    parser.add_argument(
+        "--quick", action="store_true", help="one small run (flags given still apply)"
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=20_000, help="jobs per drain")
@@ -68,10 +70,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--latency-jobs", type=int, default=200)
     parser.add_argument("--kept", type=int, default=1_000_000, help="completed rows kept (0: skip)")
     parser.add_argument("--profile", metavar="FILE", help="cProfile the worker into FILE")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.repeats, args.jobs, args.latency_jobs, args.kept = 1, 5_000, 50, 100_000
-    return args
+    if "--quick" in (sys.argv[1:] if argv is None else argv):
+        parser.set_defaults(repeats=1, jobs=5_000, latency_jobs=50, kept=100_000)
+    return parser.parse_args(argv)
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:

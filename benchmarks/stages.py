@@ -22,7 +22,7 @@ from pgqueue.worker import Worker
 from pgqueue.worker.runner import PRUNE_BATCH
 
 DRAIN_QUEUE = "bench"
-DRAIN_DEADLINE = 300.0
+DRAIN_DEADLINE = 120.0
 POLL = 0.005
 
 
