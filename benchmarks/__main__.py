@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from benchmarks import sql, stages
-from benchmarks.setup import fresh_database, server_url, worker_process
+from benchmarks.environment import fresh_database, server_url, worker_process
 from pgqueue import JobQueueManager
 from pgqueue.db.connect import async_pool
 from pgqueue.registry import Registry
