@@ -64,7 +64,9 @@ class JobSpec:
     """One job ready to insert: names checked, JSON encoded, options resolved."""
 
     name: str
+    data: Any
     data_json: str
+    opts: dict[str, Any]
     opts_json: str
     priority: int
     delay_ms: int
@@ -162,18 +164,29 @@ def backoff_delay_ms(backoff: Mapping[str, Any], attempts_made: int) -> int:
     return int(min(delay * 2 ** min(max(attempts_made - 1, 0), 64), MAX_DELAY_MS))
 
 
-def build_spec(
-    queue: str, name: object, data: Any, options: Mapping[str, Any], max_payload_bytes: int
-) -> JobSpec:
-    """Validate one job; raise `InvalidJobError` on the first thing wrong."""
-    validate_queue(queue)
-    validate_name(name)
-    assert isinstance(name, str)
+@dataclass(frozen=True)
+class _Resolved:
+    """Everything a job's options decide, apart from its name and data."""
+
+    opts: dict[str, Any]
+    opts_json: str
+    priority: int
+    delay_ms: int
+    run_at: datetime | None
+    max_attempts: int
+    key: str | None
+    keep_completed: Retention
+    keep_failed: Retention
+
+
+OptionsCache = dict[tuple[tuple[str, type, Any], ...], _Resolved]
+
+
+def _resolve(queue: str, options: Mapping[str, Any]) -> _Resolved:
     opts = {_ALIASES.get(k, k): v for k, v in options.items()}
     unknown = set(opts) - KNOWN_OPTIONS
     if unknown:
         raise InvalidJobError(f"unknown job options: {sorted(unknown)}")
-    data_json = encode_json({} if data is None else data, "job data", max_payload_bytes)
 
     priority = opts.get("priority")
     if priority is None:
@@ -222,9 +235,8 @@ def build_spec(
         stored["job_id"] = key
     if run_at is not None:
         stored["run_at"] = run_at.isoformat()
-    return JobSpec(
-        name=name,
-        data_json=data_json,
+    return _Resolved(
+        opts=stored,
         opts_json=json.dumps(stored, separators=(",", ":")),
         priority=priority,
         delay_ms=delay,
@@ -233,6 +245,53 @@ def build_spec(
         key=key,
         keep_completed=keep_completed,
         keep_failed=keep_failed,
+    )
+
+
+def _resolve_cached(
+    queue: str, options: Mapping[str, Any], cache: OptionsCache | None
+) -> _Resolved:
+    """A bulk of jobs usually shares its options: resolve each distinct set once. Types
+    are part of the key, so `True` never passes for an already accepted `1`."""
+    if cache is None:
+        return _resolve(queue, options)
+    try:
+        cache_key = tuple((k, type(v), v) for k, v in options.items())
+        resolved = cache.get(cache_key)
+    except TypeError:  # unhashable values, e.g. a backoff mapping: resolved every time
+        return _resolve(queue, options)
+    if resolved is None:
+        resolved = cache[cache_key] = _resolve(queue, options)
+    return resolved
+
+
+def build_spec(
+    queue: str,
+    name: object,
+    data: Any,
+    options: Mapping[str, Any],
+    max_payload_bytes: int,
+    cache: OptionsCache | None = None,
+) -> JobSpec:
+    """Validate one job; raise `InvalidJobError` on the first thing wrong. `cache` is
+    shared by the jobs of one bulk call; the queue must be the same for all of them."""
+    validate_queue(queue)
+    validate_name(name)
+    assert isinstance(name, str)
+    resolved = _resolve_cached(queue, options, cache)
+    return JobSpec(
+        name=name,
+        data={} if data is None else data,
+        data_json=encode_json({} if data is None else data, "job data", max_payload_bytes),
+        opts=resolved.opts,
+        opts_json=resolved.opts_json,
+        priority=resolved.priority,
+        delay_ms=resolved.delay_ms,
+        run_at=resolved.run_at,
+        max_attempts=resolved.max_attempts,
+        key=resolved.key,
+        keep_completed=resolved.keep_completed,
+        keep_failed=resolved.keep_failed,
     )
 
 

@@ -66,6 +66,12 @@ async def test_one_bad_item_rejects_the_whole_bulk(manager: JobQueueManager) -> 
         )
     with pytest.raises(InvalidJobError, match="unknown keys"):
         await manager.add_bulk("email", [{"name": "a", "payload": {}}])
+    # Options shared by many jobs are checked once, but `True` is not taken for `1`.
+    with pytest.raises(InvalidJobError, match="add_bulk item 1: priority"):
+        await manager.add_bulk(
+            "email",
+            [{"name": "a", "opts": {"priority": 1}}, {"name": "b", "opts": {"priority": True}}],
+        )
     assert await _total(manager) == 0
 
 

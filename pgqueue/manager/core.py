@@ -13,7 +13,7 @@ from typing import Any
 from pgqueue.config import QUEUES, Settings
 from pgqueue.errors import InvalidJobError, PgQueueError
 from pgqueue.models import JobState
-from pgqueue.options import JobSpec, build_spec, validate_queue
+from pgqueue.options import JobSpec, OptionsCache, build_spec, validate_queue
 from pgqueue.store import ops
 
 CLEANABLE_STATES = frozenset(
@@ -34,6 +34,7 @@ def build_one(
 def build_bulk(settings: Settings, queue: str, jobs: Iterable[Mapping[str, Any]]) -> list[JobSpec]:
     validate_queue(queue)
     specs: list[JobSpec] = []
+    cache: OptionsCache = {}
     for index, job in enumerate(jobs):
         if not isinstance(job, Mapping):
             raise InvalidJobError(f"add_bulk item {index} must be a mapping, got {job!r}")
@@ -44,7 +45,10 @@ def build_bulk(settings: Settings, queue: str, jobs: Iterable[Mapping[str, Any]]
         if not isinstance(opts, Mapping):
             raise InvalidJobError(f"add_bulk item {index}: opts must be a mapping")
         try:
-            specs.append(build_one(settings, queue, job.get("name"), job.get("data"), opts))  # type: ignore[arg-type]
+            spec = build_spec(
+                queue, job.get("name"), job.get("data"), opts, settings.max_payload_bytes, cache
+            )
+            specs.append(spec)
         except InvalidJobError as exc:
             raise InvalidJobError(f"add_bulk item {index}: {exc}") from exc
         if len(specs) > MAX_BULK:

@@ -75,7 +75,24 @@ def row_to_job(row: Row, state: JobState | None = None) -> Job:
 # --- producing -------------------------------------------------------------------------
 
 
-def _in_spec_order(specs: Sequence[JobSpec], rows: list[Row]) -> list[Job]:
+def _inserted_job(queue: str, spec: JobSpec, row: Row) -> Job:
+    """A job this statement inserted, from what the caller sent plus the row's id and times."""
+    return Job(
+        id=str(row["id"]),
+        queue=queue,
+        name=spec.name,
+        data=spec.data,
+        opts=spec.opts,
+        state=JobState.DELAYED if row["delayed"] else JobState.WAITING,
+        priority=spec.priority,
+        max_attempts=spec.max_attempts,
+        created_at=row["created_at"],
+        run_at=row["run_at"],
+        key=spec.key,
+    )
+
+
+def _in_spec_order(queue: str, specs: Sequence[JobSpec], rows: list[Row]) -> list[Job]:
     """One job per spec, in the caller's order: keyed specs by key, the rest by id."""
     by_key = {r["key"]: r for r in rows if r["key"] is not None}
     fresh = iter(sorted((r for r in rows if r["key"] is None), key=lambda r: r["id"]))
@@ -84,7 +101,7 @@ def _in_spec_order(specs: Sequence[JobSpec], rows: list[Row]) -> list[Job]:
         row = by_key.get(spec.key) if spec.key is not None else next(fresh, None)
         if row is None:  # a concurrent producer committed the same key mid-statement
             raise KeyRace(spec.key)
-        jobs.append(row_to_job(row))
+        jobs.append(_inserted_job(queue, spec, row) if row["inserted"] else row_to_job(row))
     return jobs
 
 
@@ -106,7 +123,7 @@ def enqueue(queue: str, specs: Sequence[JobSpec]) -> Op[list[Job]]:
             "keep_failed": [s.keep_failed.count for s in specs],
             "keep_failed_age": [s.keep_failed.age for s in specs],
         },
-        lambda rows: _in_spec_order(specs, rows),
+        lambda rows: _in_spec_order(queue, specs, rows),
         prepare=True,
         atomic=any(s.key is not None for s in specs),
     )
