@@ -41,13 +41,13 @@ bench: install
 	$(BIN)/python -m benchmarks
 
 lint: install
-	$(BIN)/ruff check pgqueue tests alembic
-	$(BIN)/ruff format --check pgqueue tests alembic
+	$(BIN)/ruff check pgqueue tests alembic benchmarks
+	$(BIN)/ruff format --check pgqueue tests alembic benchmarks
 	$(BIN)/mypy pgqueue
 
 format: install
-	$(BIN)/ruff format pgqueue tests alembic
-	$(BIN)/ruff check --fix pgqueue tests alembic
+	$(BIN)/ruff format pgqueue tests alembic benchmarks
+	$(BIN)/ruff check --fix pgqueue tests alembic benchmarks
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
