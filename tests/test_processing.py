@@ -308,3 +308,42 @@ async def test_lost_listen_connection_is_reopened(
         await manager.add_job("test", "after-reconnect", {})
         # With a 30 s poll, only a re-opened LISTEN explains this.
         await wait_for(lambda: started, timeout=5)
+
+
+async def test_failure_is_recorded_once_the_database_accepts_it(
+    manager: JobQueueManager, run_worker: RunWorker, db_url: str
+) -> None:
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(
+            """
+            CREATE TABLE refuse_failures (on_ boolean);
+            INSERT INTO refuse_failures VALUES (true);
+            CREATE FUNCTION refuse_failure() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.failed_reason IS NOT NULL AND EXISTS (SELECT 1 FROM refuse_failures)
+                THEN RAISE EXCEPTION 'database refuses the write'; END IF;
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER refuse_failure BEFORE UPDATE ON pgqueue_jobs
+                FOR EACH ROW EXECUTE FUNCTION refuse_failure();
+            """
+        )
+    registry = Registry()
+    calls: list[int] = []
+
+    def boom(job: RunningJob) -> None:
+        calls.append(job.attempts_made)
+        raise ValueError("broken")
+
+    registry.add("test", "*", boom)
+    job = await manager.add_job("test", "x", {}, attempts=1)
+    async with run_worker(registry, {"test": 1}):
+        await wait_for(lambda: calls)
+        await asyncio.sleep(0.3)  # several refused writes while the job stays leased
+        still = await manager.get_job("test", job.id)
+        assert still is not None and still.state is JobState.ACTIVE
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            conn.execute("DELETE FROM refuse_failures")
+        failed = await wait_for(lambda: finished(manager, "test", job.id))
+    assert failed.state is JobState.FAILED and failed.failed_reason == "broken"
+    assert calls == [1]

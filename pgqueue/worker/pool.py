@@ -199,14 +199,20 @@ class QueuePool:
         )
         reason = str(exc) or type(exc).__name__
         stack = "".join(traceback.format_exception(exc))
-        try:
-            row = await self._store.run(ops.fail(int(job.id), lease, reason, stack, retry_in))
-        except Exception:
-            logger.exception(
-                "recording a failure failed",
-                extra={"action": "fail_write_failed", "job_id": job.id},
-            )
-            return
+        delay = 0.05
+        while True:
+            try:
+                row = await self._store.run(ops.fail(int(job.id), lease, reason, stack, retry_in))
+                break
+            except Exception:
+                # Giving up would leave the job active under a live worker, which no
+                # rescue reclaims; keep the slot and try again until the database answers.
+                logger.exception(
+                    "recording a failure failed; retrying",
+                    extra={"action": "fail_write_retry", "job_id": job.id},
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
         logger.info(
             "job failed" if final else "job will retry",
             extra={
