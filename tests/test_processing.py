@@ -12,6 +12,8 @@ import psycopg
 
 from pgqueue import JobQueueManager, JobState, RunningJob, UnrecoverableError
 from pgqueue.registry import Registry
+from pgqueue.store import ops
+from pgqueue.store.sync import execute
 from tests.conftest import RunWorker, wait_for
 
 
@@ -347,3 +349,25 @@ async def test_failure_is_recorded_once_the_database_accepts_it(
         failed = await wait_for(lambda: finished(manager, "test", job.id))
     assert failed.state is JobState.FAILED and failed.failed_reason == "broken"
     assert calls == [1]
+
+
+async def test_jobs_of_a_claim_whose_answer_was_lost_are_put_back(
+    manager: JobQueueManager, run_worker: RunWorker, db_url: str
+) -> None:
+    registry = Registry()
+    ran: list[int] = []
+    registry.add("test", "*", lambda job: ran.append(job.attempts_made))
+    await manager.pause_queue("test")
+    job = await manager.add_job("test", "x", {})
+    async with run_worker(registry, {"test": 1}) as worker:
+        # A claim that committed on the server but whose answer never reached the
+        # worker: the job is leased to a live worker that does not know it has it.
+        lost = ops.claim("test", 1, worker.id)
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            conn.execute("UPDATE pgqueue_queues SET paused = false")
+            execute(conn, lost)
+        worker.pools["test"]._lost_claims.add(lost.params["lease"])
+        await manager.resume_queue("test")
+        done = await wait_for(lambda: finished(manager, "test", job.id))
+    assert done.state is JobState.COMPLETED
+    assert ran == [1] and done.attempts_made == 1

@@ -177,6 +177,14 @@ def claim(queue: str, limit: int, worker_id: uuid.UUID) -> Op[list[tuple[Job, uu
     )
 
 
+def release_lost_claims(worker_id: uuid.UUID, leases: Sequence[uuid.UUID]) -> Op[set[int]]:
+    return Op(
+        query("release_lost_claims"),
+        {"worker_id": worker_id, "leases": list(leases)},
+        lambda rows: {r["id"] for r in rows},
+    )
+
+
 def complete(items: Sequence[tuple[int, uuid.UUID, str]]) -> Op[set[int]]:
     """`items` are (job id, lease, result as JSON text)."""
     ids, leases, results = zip(*items, strict=True) if items else ((), (), ())

@@ -70,6 +70,7 @@ class QueuePool:
         self.running: dict[asyncio.Task[None], tuple[int, uuid.UUID]] = {}
         self._fetcher: asyncio.Task[None] | None = None
         self._timers: list[asyncio.TimerHandle] = []
+        self._lost_claims: set[uuid.UUID] = set()
         self._async_fns: dict[Callable[[Any], Any], bool] = {}
         self._claim_size = min(MAX_CLAIM, (concurrency + 1) // 2)
         self.processed = 0
@@ -108,11 +109,15 @@ class QueuePool:
                 self._slot_free.clear()
                 continue
             want = min(free, self._claim_size)
+            claim = ops.claim(self.queue, want, self._worker_id)
             try:
-                claimed = await self._store.run(ops.claim(self.queue, want, self._worker_id))
+                await self.release_lost_claims()
+                claimed = await self._store.run(claim)
             except asyncio.CancelledError:
                 raise
             except Exception:
+                # The claim may have committed with its answer lost: remember its lease.
+                self._lost_claims.add(claim.params["lease"])
                 logger.exception(
                     "claim failed", extra={"action": "claim_failed", "queue": self.queue}
                 )
@@ -125,6 +130,19 @@ class QueuePool:
                 task.add_done_callback(self._done)
             if len(self.running) >= self.concurrency:
                 self._slot_free.clear()
+
+    async def release_lost_claims(self) -> None:
+        if not self._lost_claims:
+            return
+        released = await self._store.run(
+            ops.release_lost_claims(self._worker_id, list(self._lost_claims))
+        )
+        self._lost_claims.clear()
+        if released:
+            logger.warning(
+                "jobs of a lost claim put back",
+                extra={"action": "lost_claim_released", "jobs": sorted(released)},
+            )
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self.running.pop(task, None)

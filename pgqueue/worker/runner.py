@@ -124,6 +124,9 @@ class Worker:
         for task in running:
             task.cancel()
         await finisher.stop()
+        for p in self.pools.values():
+            with suppress(Exception):
+                await p.release_lost_claims()
         if unfinished:
             with suppress(Exception):
                 released = await store.run(ops.release(unfinished))

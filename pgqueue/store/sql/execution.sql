@@ -97,3 +97,14 @@ SET state = 'waiting', attempts_made = greatest(j.attempts_made - 1, 0), lease =
 FROM unnest(%(ids)s::bigint[], %(leases)s::uuid[]) AS r(id, lease)
 WHERE j.id = r.id AND j.lease = r.lease AND j.state = 'active'
 RETURNING j.id;
+
+-- name: release_lost_claims
+-- A claim whose answer never reached the worker (the connection broke after the commit)
+-- leased jobs to a live worker that does not know it holds them, so no rescue would
+-- reclaim them. The worker remembers the lease of every claim that raised and puts its
+-- jobs back, giving back the attempt that never started.
+UPDATE pgqueue_jobs
+SET state = 'waiting', attempts_made = greatest(attempts_made - 1, 0), lease = NULL,
+    worker_id = NULL, processed_at = NULL
+WHERE worker_id = %(worker_id)s AND state = 'active' AND lease = ANY(%(leases)s::uuid[])
+RETURNING id;
