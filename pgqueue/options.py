@@ -59,24 +59,6 @@ class Retention:
     age: int | None
 
 
-@dataclass(frozen=True)
-class JobSpec:
-    """One job ready to insert: names checked, JSON encoded, options resolved."""
-
-    name: str
-    data: Any
-    data_json: str
-    opts: dict[str, Any]
-    opts_json: str
-    priority: int
-    delay_ms: int
-    run_at: datetime | None
-    max_attempts: int
-    key: str | None
-    keep_completed: Retention
-    keep_failed: Retention
-
-
 def validate_queue(queue: object) -> str:
     if not isinstance(queue, str) or not _QUEUE_NAME.fullmatch(queue):
         raise InvalidJobError(
@@ -165,7 +147,7 @@ def backoff_delay_ms(backoff: Mapping[str, Any], attempts_made: int) -> int:
 
 
 @dataclass(frozen=True)
-class _Resolved:
+class ResolvedOptions:
     """Everything a job's options decide, apart from its name and data."""
 
     opts: dict[str, Any]
@@ -179,10 +161,20 @@ class _Resolved:
     keep_failed: Retention
 
 
-OptionsCache = dict[tuple[tuple[str, type, Any], ...], _Resolved]
+@dataclass(frozen=True)
+class JobSpec:
+    """One job ready to insert: name checked, data JSON-encoded, options resolved."""
+
+    name: str
+    data: Any
+    data_json: str
+    options: ResolvedOptions
 
 
-def _resolve(queue: str, options: Mapping[str, Any]) -> _Resolved:
+OptionsCache = dict[tuple[tuple[str, type, Any], ...], ResolvedOptions]
+
+
+def _resolve(queue: str, options: Mapping[str, Any]) -> ResolvedOptions:
     opts = {_ALIASES.get(k, k): v for k, v in options.items()}
     unknown = set(opts) - KNOWN_OPTIONS
     if unknown:
@@ -235,7 +227,7 @@ def _resolve(queue: str, options: Mapping[str, Any]) -> _Resolved:
         stored["job_id"] = key
     if run_at is not None:
         stored["run_at"] = run_at.isoformat()
-    return _Resolved(
+    return ResolvedOptions(
         opts=stored,
         opts_json=json.dumps(stored, separators=(",", ":")),
         priority=priority,
@@ -250,7 +242,7 @@ def _resolve(queue: str, options: Mapping[str, Any]) -> _Resolved:
 
 def _resolve_cached(
     queue: str, options: Mapping[str, Any], cache: OptionsCache | None
-) -> _Resolved:
+) -> ResolvedOptions:
     """A bulk of jobs usually shares its options: resolve each distinct set once. Types
     are part of the key, so `True` never passes for an already accepted `1`."""
     if cache is None:
@@ -278,20 +270,11 @@ def build_spec(
     validate_queue(queue)
     validate_name(name)
     assert isinstance(name, str)
-    resolved = _resolve_cached(queue, options, cache)
     return JobSpec(
         name=name,
         data={} if data is None else data,
         data_json=encode_json({} if data is None else data, "job data", max_payload_bytes),
-        opts=resolved.opts,
-        opts_json=resolved.opts_json,
-        priority=resolved.priority,
-        delay_ms=resolved.delay_ms,
-        run_at=resolved.run_at,
-        max_attempts=resolved.max_attempts,
-        key=resolved.key,
-        keep_completed=resolved.keep_completed,
-        keep_failed=resolved.keep_failed,
+        options=_resolve_cached(queue, options, cache),
     )
 
 

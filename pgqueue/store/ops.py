@@ -82,13 +82,13 @@ def _inserted_job(queue: str, spec: JobSpec, row: Row) -> Job:
         queue=queue,
         name=spec.name,
         data=spec.data,
-        opts=spec.opts,
+        opts=spec.options.opts,
         state=JobState.DELAYED if row["delayed"] else JobState.WAITING,
-        priority=spec.priority,
-        max_attempts=spec.max_attempts,
+        priority=spec.options.priority,
+        max_attempts=spec.options.max_attempts,
         created_at=row["created_at"],
         run_at=row["run_at"],
-        key=spec.key,
+        key=spec.options.key,
     )
 
 
@@ -98,9 +98,10 @@ def _in_spec_order(queue: str, specs: Sequence[JobSpec], rows: list[Row]) -> lis
     fresh = iter(sorted((r for r in rows if r["key"] is None), key=lambda r: r["id"]))
     jobs: list[Job] = []
     for spec in specs:
-        row = by_key.get(spec.key) if spec.key is not None else next(fresh, None)
+        key = spec.options.key
+        row = by_key.get(key) if key is not None else next(fresh, None)
         if row is None:  # a concurrent producer committed the same key mid-statement
-            raise KeyRace(spec.key)
+            raise KeyRace(key)
         jobs.append(_inserted_job(queue, spec, row) if row["inserted"] else row_to_job(row))
     return jobs
 
@@ -112,20 +113,20 @@ def enqueue(queue: str, specs: Sequence[JobSpec]) -> Op[list[Job]]:
             "queue": queue,
             "names": [s.name for s in specs],
             "datas": [s.data_json for s in specs],
-            "opts": [s.opts_json for s in specs],
-            "priorities": [s.priority for s in specs],
-            "delays": [s.delay_ms for s in specs],
-            "run_ats": [s.run_at for s in specs],
-            "max_attempts": [s.max_attempts for s in specs],
-            "keys": [s.key for s in specs],
-            "keep_completed": [s.keep_completed.count for s in specs],
-            "keep_completed_age": [s.keep_completed.age for s in specs],
-            "keep_failed": [s.keep_failed.count for s in specs],
-            "keep_failed_age": [s.keep_failed.age for s in specs],
+            "opts": [s.options.opts_json for s in specs],
+            "priorities": [s.options.priority for s in specs],
+            "delays": [s.options.delay_ms for s in specs],
+            "run_ats": [s.options.run_at for s in specs],
+            "max_attempts": [s.options.max_attempts for s in specs],
+            "keys": [s.options.key for s in specs],
+            "keep_completed": [s.options.keep_completed.count for s in specs],
+            "keep_completed_age": [s.options.keep_completed.age for s in specs],
+            "keep_failed": [s.options.keep_failed.count for s in specs],
+            "keep_failed_age": [s.options.keep_failed.age for s in specs],
         },
         lambda rows: _in_spec_order(queue, specs, rows),
         prepare=True,
-        atomic=any(s.key is not None for s in specs),
+        atomic=any(s.options.key is not None for s in specs),
     )
 
 
