@@ -93,8 +93,8 @@ class QueuePool:
             timer.cancel()
         if self._fetcher is not None:
             self._fetcher.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._fetcher
+            # Bounded: a claim cut mid-query must not hold up the whole shutdown.
+            await asyncio.wait({self._fetcher}, timeout=5.0)
 
     async def _fetch_loop(self) -> None:
         more = True

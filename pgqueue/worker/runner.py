@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 CHANNEL = "pgqueue_jobs"
 PRUNE_BATCH = 5000
+LOOP_STOP_SECONDS = 5.0
 
 
 class Worker:
@@ -50,6 +51,7 @@ class Worker:
         self.id = uuid.uuid4()
         self.pools: dict[str, QueuePool] = {}
         self._hard_stop = asyncio.Event()
+        self._stopping = asyncio.Event()
         self.ready = asyncio.Event()
 
     def stop_now(self) -> None:
@@ -83,8 +85,9 @@ class Worker:
                 settings=settings,
             )
             self.pools[queue].start()
+        self._listener = asyncio.create_task(self._listen(), name="pgqueue-listen")
         loops = [
-            asyncio.create_task(self._listen(), name="pgqueue-listen"),
+            self._listener,
             asyncio.create_task(self._heartbeat(store), name="pgqueue-heartbeat"),
             asyncio.create_task(self._maintain(store), name="pgqueue-maintenance"),
         ]
@@ -134,9 +137,16 @@ class Worker:
                     "unfinished jobs put back",
                     extra={"action": "jobs_released", "jobs": len(released)},
                 )
-        for task in loops:
+        # Heartbeat and maintenance finish what they are doing (a maintenance pass is a
+        # transaction, better not cut mid-statement); the listener waits on the socket and
+        # is cancelled. Either way shutdown is bounded.
+        self._stopping.set()
+        self._listener.cancel()
+        _, stuck = await asyncio.wait(loops, timeout=LOOP_STOP_SECONDS)
+        for task in stuck:
             task.cancel()
-        await asyncio.gather(*loops, return_exceptions=True)
+        if stuck:
+            await asyncio.wait(stuck, timeout=LOOP_STOP_SECONDS)
         with suppress(Exception):
             await store.run(ops.unregister_worker(self.id))
         logger.info("worker stopped", extra={"action": "worker_stopped", "worker_id": str(self.id)})
@@ -166,9 +176,14 @@ class Worker:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
+    async def _pause(self, seconds: float) -> bool:
+        """Sleep, but wake for shutdown; True when the worker is stopping."""
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        return self._stopping.is_set()
+
     async def _heartbeat(self, store: AsyncStore) -> None:
-        while True:
-            await asyncio.sleep(self.settings.heartbeat_seconds)
+        while not await self._pause(self.settings.heartbeat_seconds):
             try:
                 alive = await store.run(ops.heartbeat(self.id))
                 if not alive:
@@ -187,8 +202,7 @@ class Worker:
 
     async def _maintain(self, store: AsyncStore) -> None:
         interval = max(min(self.settings.lease_seconds / 3, 10.0), 0.2)
-        while True:
-            await asyncio.sleep(interval)
+        while not await self._pause(interval):
             try:
                 await self.maintenance_pass(store)
             except Exception:
