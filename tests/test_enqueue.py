@@ -105,6 +105,12 @@ def test_sync_manager_is_a_twin(sync_manager: SyncJobQueueManager) -> None:
     assert len(bulk) == 2
     assert sync_manager.get_queue_stats("email")["waiting"] == 3
     assert set(sync_manager.get_all_queue_stats()) >= {q.value for q in QueueName}
+    assert [j.id for j in sync_manager.search_jobs("email", job.id)] == [job.id]
+    later = sync_manager.add_delayed_job("email", "later", {}, 60_000)
+    assert sync_manager.promote_delayed_jobs("email") == 1
+    promoted = sync_manager.get_job("email", later.id)
+    assert promoted is not None and promoted.state is JobState.WAITING
+    assert sync_manager.retry_failed_jobs("email") == 0
 
 
 async def test_all_queue_stats_lists_the_eight_and_users_queues(manager: JobQueueManager) -> None:

@@ -55,6 +55,19 @@ def test_managers_are_twins_with_the_guides_methods() -> None:
         ), name
 
 
+def test_every_async_method_has_a_blocking_twin() -> None:
+    def public(cls: type) -> dict[str, object]:
+        return {n: v for n, v in vars(cls).items() if not n.startswith("_")}
+
+    async_api, sync_api = public(JobQueueManager), public(SyncJobQueueManager)
+    assert set(async_api) == set(sync_api)
+    for name, method in async_api.items():
+        if callable(method):
+            assert list(inspect.signature(method).parameters) == list(
+                inspect.signature(sync_api[name]).parameters  # type: ignore[arg-type]
+            ), name
+
+
 def test_default_instance_reads_the_environment() -> None:
     assert isinstance(pgqueue.job_queue_manager, JobQueueManager)
 

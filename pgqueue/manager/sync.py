@@ -20,7 +20,7 @@ from pgqueue.models import (
 )
 from pgqueue.options import JobSpec, validate_priority, validate_queue
 from pgqueue.registry import Registration, Registry, default_registry
-from pgqueue.store import ops
+from pgqueue.store import dashboard_ops, ops
 from pgqueue.store.sync import SyncStore
 
 T = TypeVar("T")
@@ -237,6 +237,28 @@ class SyncJobQueueManager:
 
     def get_paused_queues(self) -> set[str]:
         return self._run(ops.paused_queues())
+
+    def get_queue_activity(
+        self, window_seconds: int = 3600
+    ) -> dict[str, dashboard_ops.QueueActivity]:
+        """Blocking twin of `JobQueueManager.get_queue_activity`."""
+        return self._run(dashboard_ops.queue_activity(window_seconds))
+
+    def search_jobs(self, queue: str, text: str, start: int = 0, end: int = -1) -> list[Job]:
+        """Blocking twin of `JobQueueManager.search_jobs`."""
+        validate_queue(queue)
+        offset, limit = core.page(start, end)
+        return self._run(dashboard_ops.search_jobs(queue, text, offset, limit))
+
+    def retry_failed_jobs(self, queue: str) -> int:
+        """Blocking twin of `JobQueueManager.retry_failed_jobs`."""
+        validate_queue(queue)
+        return self._run(dashboard_ops.retry_failed_jobs(queue))
+
+    def promote_delayed_jobs(self, queue: str) -> int:
+        """Blocking twin of `JobQueueManager.promote_delayed_jobs`."""
+        validate_queue(queue)
+        return self._run(dashboard_ops.promote_delayed_jobs(queue))
 
     # --- repeating jobs ----------------------------------------------------------------
 
