@@ -22,6 +22,7 @@ CLEANABLE_STATES = frozenset(
 MAX_BULK = 100_000
 KEY_RACE_RETRIES = 3
 MAX_GRACE_MS = 100 * 365 * 86_400_000
+MAX_CLEAN_LIMIT = 1_000_000_000
 MAX_PAGE = 10_000
 
 
@@ -100,8 +101,10 @@ def clean_args(grace: object, status: object, limit: object) -> tuple[int, JobSt
         raise InvalidJobError(f"clean takes a status of {allowed}, got {status!r}")
     if limit is None:
         limit = 1_000_000
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise InvalidJobError(f"limit must be a whole number >= 1, got {limit!r}")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_CLEAN_LIMIT:
+        raise InvalidJobError(
+            f"limit must be a whole number between 1 and {MAX_CLEAN_LIMIT}, got {limit!r}"
+        )
     return grace, state, limit
 
 
