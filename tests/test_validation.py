@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime
 from typing import Any
 
 import pytest
 
-from pgqueue import InvalidJobError, JobQueueManager, PgQueueError, SyncJobQueueManager
+from pgqueue import InvalidJobError, JobQueueManager, PgQueueError, SyncJobQueueManager, errors
 from pgqueue.config import Settings
 
 
@@ -105,6 +104,9 @@ async def test_query_arguments_are_validated(manager: JobQueueManager) -> None:
         await manager.get_jobs("email", "finished")
 
 
-def test_errors_form_one_tree() -> None:
-    assert issubclass(InvalidJobError, PgQueueError)
-    assert isinstance(datetime.now(), datetime)
+def test_every_raised_error_is_a_pgqueue_error() -> None:
+    """Callers catch `PgQueueError` once; the API maps each subclass to one status."""
+    raised = [v for v in vars(errors).values() if isinstance(v, type) and issubclass(v, Exception)]
+    assert len(raised) >= 6
+    assert all(issubclass(cls, PgQueueError) for cls in raised)
+    assert all(cls.__doc__ for cls in raised), "each error says when it is raised"
