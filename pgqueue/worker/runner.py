@@ -111,17 +111,15 @@ class Worker:
         running = {t: item for p in self.pools.values() for t, item in p.running.items()}
         logger.info("worker stopping", extra={"action": "worker_stopping", "running": len(running)})
         if running and not self._hard_stop.is_set():
-            hard: asyncio.Task[object] = asyncio.create_task(self._hard_stop.wait())
-            deadline = asyncio.get_running_loop().time() + self.settings.shutdown_grace
-            pending: set[asyncio.Task[object]] = set(running)
-            while pending and not self._hard_stop.is_set():
-                left = deadline - asyncio.get_running_loop().time()
-                if left <= 0:
-                    break
-                _, pending = await asyncio.wait(
-                    pending | {hard}, timeout=left, return_when="FIRST_COMPLETED"
-                )
-                pending.discard(hard)
+            # Until every running job is done, the grace period ends, or a second signal.
+            finished = asyncio.ensure_future(asyncio.wait(running))
+            hard = asyncio.ensure_future(self._hard_stop.wait())
+            await asyncio.wait(
+                {finished, hard},
+                timeout=self.settings.shutdown_grace,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            finished.cancel()
             hard.cancel()
         unfinished = [item for t, item in running.items() if not t.done()]
         for task in running:
