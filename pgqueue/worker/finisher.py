@@ -31,8 +31,6 @@ class Finisher:
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
         self._writing: set[asyncio.Task[None]] = set()
-        self.lost = 0
-        """Completions refused because the lease had moved on (job rescued meanwhile)."""
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="pgqueue-finisher")
@@ -75,7 +73,6 @@ class Finisher:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
         if len(written) != len(batch):
-            self.lost += len(batch) - len(written)
             logger.warning(
                 "completions refused: lease lost",
                 extra={"action": "lease_lost", "jobs": len(batch) - len(written)},

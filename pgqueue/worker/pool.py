@@ -73,7 +73,6 @@ class QueuePool:
         self._lost_claims: set[uuid.UUID] = set()
         self._async_fns: dict[Callable[[Any], Any], bool] = {}
         self._claim_size = min(MAX_CLAIM, (concurrency + 1) // 2)
-        self.processed = 0
 
     def start(self) -> None:
         self._fetcher = asyncio.create_task(self._fetch_loop(), name=f"pgqueue-fetch-{self.queue}")
@@ -197,7 +196,6 @@ class QueuePool:
         except Exception as exc:
             await self._fail(job, lease, exc)
             return
-        self.processed += 1
         self._finisher.complete(job_id, lease, result_json)
         if debug:
             logger.debug(
