@@ -5,11 +5,36 @@ from __future__ import annotations
 
 import click
 
-from pgqueue.cli import api, database, scheduler, stats, token, worker
-from pgqueue.cli.common import main_group
+from pgqueue.cli import (
+    api,
+    database,
+    enqueue,
+    jobs,
+    queues,
+    scheduler,
+    schedules,
+    stats,
+    token,
+    worker,
+    workers,
+)
+from pgqueue.cli.common import accept_logging_options, main_group
 
-for module in (database, stats, worker, scheduler, api, token):
+for module in (
+    database,
+    stats,
+    worker,
+    scheduler,
+    api,
+    token,
+    jobs,
+    queues,
+    enqueue,
+    schedules,
+    workers,
+):
     for command in module.COMMANDS:
+        accept_logging_options(command)
         main_group.add_command(command)
 
 

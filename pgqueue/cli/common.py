@@ -15,12 +15,18 @@ from pgqueue.imports import import_modules
 from pgqueue.processors import register_builtins
 from pgqueue.registry import Registry, default_registry
 
+LOG_LEVELS = click.Choice(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], case_sensitive=False)
+LOG_FORMATS = click.Choice(["console", "json"])
+
 
 @click.group()
-@click.option("--log-level", default="INFO", show_default=True, envvar="PGQUEUE_LOG_LEVEL")
+@click.version_option(package_name="pgqueue", prog_name="pgqueue")
+@click.option(
+    "--log-level", type=LOG_LEVELS, default="INFO", show_default=True, envvar="PGQUEUE_LOG_LEVEL"
+)
 @click.option(
     "--log-format",
-    type=click.Choice(["console", "json"]),
+    type=LOG_FORMATS,
     default="console",
     show_default=True,
     envvar="PGQUEUE_LOG_FORMAT",
@@ -30,8 +36,46 @@ def main_group(log_level: str, log_format: str) -> None:
     logs.configure(log_level, log_format)
 
 
+def _relog(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """`pgqueue worker --log-level DEBUG` means the same as `pgqueue --log-level DEBUG
+    worker`: the later spelling wins and logging is configured again."""
+    if value is None or param.name is None:
+        return
+    root = ctx.find_root().params
+    root[param.name] = value
+    logs.configure(root["log_level"], root["log_format"])
+
+
+def accept_logging_options(command: click.Command) -> None:
+    """Give `command` (and every subcommand of a group) its own `--log-level` and
+    `--log-format`, so they may follow the subcommand."""
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            accept_logging_options(sub)
+        return
+    command.params.extend(
+        [
+            click.Option(
+                ["--log-level"],
+                type=LOG_LEVELS,
+                expose_value=False,
+                callback=_relog,
+                help="Same as before the subcommand.",
+            ),
+            click.Option(
+                ["--log-format"],
+                type=LOG_FORMATS,
+                expose_value=False,
+                callback=_relog,
+                help="Same as before the subcommand.",
+            ),
+        ]
+    )
+
+
 import_option = click.option(
     "--import",
+    "-i",
     "imports",
     multiple=True,
     metavar="MOD",

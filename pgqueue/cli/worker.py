@@ -80,8 +80,10 @@ def run_services(services: list[Service], on_second_signal: Callable[[], None]) 
 
 
 @click.command("worker")
-@click.option("--queue", "queues", multiple=True, metavar="Q", help="Queue to work (repeatable).")
-@click.option("--concurrency", type=click.IntRange(min=1), help="Slots per queue.")
+@click.option(
+    "--queue", "-q", "queues", multiple=True, metavar="Q", help="Queue to work (repeatable)."
+)
+@click.option("--concurrency", "-c", type=click.IntRange(min=1), help="Slots per queue.")
 @import_option
 def worker_command(
     queues: tuple[str, ...], concurrency: int | None, imports: tuple[str, ...]

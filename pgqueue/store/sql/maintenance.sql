@@ -11,9 +11,12 @@ UPDATE pgqueue_workers SET heartbeat_at = now() WHERE id = %(id)s RETURNING id;
 DELETE FROM pgqueue_workers WHERE id = %(id)s;
 
 -- name: list_workers
-SELECT id, hostname, pid, queues, started_at, heartbeat_at
-FROM pgqueue_workers
-ORDER BY started_at;
+-- `running` counts the jobs each worker holds, through the index of active jobs.
+SELECT w.id, w.hostname, w.pid, w.queues, w.started_at, w.heartbeat_at,
+       (SELECT count(*) FROM pgqueue_jobs AS j
+        WHERE j.worker_id = w.id AND j.state = 'active') AS running
+FROM pgqueue_workers AS w
+ORDER BY w.started_at;
 
 -- name: try_maintenance_lock
 -- One node at a time runs maintenance; the lock ends with the transaction around it.
