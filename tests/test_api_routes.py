@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from pgqueue import JobQueueManager, JobState, QueueName
 from pgqueue.registry import Registry
-from pgqueue.store.ops import STAT_FIELDS
+from pgqueue.types import STAT_FIELDS
 from pgqueue.worker import RunningJob
 from tests.conftest import RunWorker, wait_for
 from tests.test_admin import fail_one

@@ -20,7 +20,7 @@ from pgqueue.api.store import ApiStore
 from pgqueue.manager.aio import JobQueueManager
 from pgqueue.store.dashboard_ops import QueueActivity
 from pgqueue.store.metrics_ops import Timings
-from pgqueue.store.ops import STAT_FIELDS
+from pgqueue.types import STAT_FIELDS, QueueStats
 
 WINDOW_SECONDS = 300
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
@@ -30,7 +30,7 @@ BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300,
 class Snapshot:
     """Everything one scrape reports, read before the registry renders it."""
 
-    stats: dict[str, dict[str, int]] = field(default_factory=dict)
+    stats: dict[str, QueueStats] = field(default_factory=dict)
     paused: set[str] = field(default_factory=set)
     activity: dict[str, QueueActivity] = field(default_factory=dict)
     retrying: dict[str, int] = field(default_factory=dict)

@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 from starlette.schemas import SchemaGenerator
 
-from pgqueue.store.ops import STAT_FIELDS
+from pgqueue.types import STAT_FIELDS
 
 _COUNTS = {
     "type": "object",

@@ -9,6 +9,7 @@ import click
 from pgqueue.api import views
 from pgqueue.cli.output import echo_json, json_option, manager, one_shot
 from pgqueue.cli.params import DURATION, JSON_VALUE
+from pgqueue.types import JobOptions
 
 
 @click.command("enqueue")
@@ -39,8 +40,15 @@ def enqueue_command(
     as_json: bool,
 ) -> None:
     """Add a NAME job to QUEUE and print its id."""
-    given = {"delay": delay, "priority": priority, "attempts": attempts, "job_id": job_id}
-    options = {k: v for k, v in given.items() if v is not None}
+    options: JobOptions = {}
+    if delay is not None:
+        options["delay"] = delay
+    if priority is not None:
+        options["priority"] = priority
+    if attempts is not None:
+        options["attempts"] = attempts
+    if job_id is not None:
+        options["job_id"] = job_id
     with manager() as m:
         job = m.add_job(queue, name, data, **options)
     if as_json:

@@ -7,7 +7,7 @@ import click
 from pgqueue.cli.output import echo_json, echo_table, json_option, manager, one_shot
 from pgqueue.cli.params import DURATION
 from pgqueue.manager.core import CLEANABLE_STATES
-from pgqueue.store.ops import STAT_FIELDS
+from pgqueue.types import STAT_FIELDS
 
 
 @click.group("queues")

@@ -8,7 +8,7 @@ import click
 
 from pgqueue.cli.common import database_url
 from pgqueue.manager import SyncJobQueueManager
-from pgqueue.store.ops import STAT_FIELDS
+from pgqueue.types import STAT_FIELDS
 
 
 @click.command("stats")

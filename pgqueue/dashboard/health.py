@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from pgqueue.types import QueueStats
+
 
 @dataclass(frozen=True)
 class HealthWarning:
@@ -13,7 +15,7 @@ class HealthWarning:
 
 
 def health_warnings(
-    stats: Mapping[str, Mapping[str, int]], max_failed: int, max_waiting: int
+    stats: Mapping[str, QueueStats], max_failed: int, max_waiting: int
 ) -> list[HealthWarning]:
     """As in the guide: too many failed jobs is a high failure rate, too many waiting a
     queue backing up."""

@@ -12,6 +12,7 @@ from pgqueue.dashboard.web import View
 from pgqueue.errors import InvalidJobError
 from pgqueue.models import JobState
 from pgqueue.store.dashboard_ops import IDLE, QueueActivity
+from pgqueue.types import QueueStats
 
 STATES = [s.value for s in JobState]
 CLEANABLE = ["completed", "failed", "waiting", "delayed", "paused"]
@@ -20,7 +21,7 @@ CLEANABLE = ["completed", "failed", "waiting", "delayed", "paused"]
 @dataclass(frozen=True)
 class QueueRow:
     name: str
-    counts: dict[str, int]
+    counts: QueueStats
     paused: bool
     activity: QueueActivity
 

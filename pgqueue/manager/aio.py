@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
 from pgqueue.config import Settings
 from pgqueue.db.connect import async_pool, resolve_database_url
@@ -22,6 +22,12 @@ from pgqueue.options import JobSpec, validate_priority, validate_queue
 from pgqueue.registry import Registration, Registry, default_registry
 from pgqueue.store import dashboard_ops, ops
 from pgqueue.store.aio import AsyncStore
+from pgqueue.types import (
+    JobOptions,
+    JobOptionsWithoutPriority,
+    JobOptionsWithoutTiming,
+    QueueStats,
+)
 
 T = TypeVar("T")
 
@@ -104,7 +110,13 @@ class JobQueueManager:
         raise core.key_race_error(queue)
 
     async def add_job(
-        self, queue: str, name: str, data: Any = None, *, connection: object = None, **options: Any
+        self,
+        queue: str,
+        name: str,
+        data: Any = None,
+        *,
+        connection: object = None,
+        **options: Unpack[JobOptions],
     ) -> Job:
         """Add one job; with `connection=`, inside the caller's transaction."""
         spec = core.build_one(self.settings, queue, name, data, options)
@@ -124,7 +136,7 @@ class JobQueueManager:
         delay: int,
         *,
         connection: object = None,
-        **options: Any,
+        **options: Unpack[JobOptionsWithoutTiming],
     ) -> Job:
         """Add a job that becomes ready `delay` ms from now."""
         return await self.add_job(
@@ -139,7 +151,7 @@ class JobQueueManager:
         run_at: datetime,
         *,
         connection: object = None,
-        **options: Any,
+        **options: Unpack[JobOptionsWithoutTiming],
     ) -> Job:
         """Add a job that becomes ready at `run_at` (a naive datetime is local time)."""
         return await self.add_job(
@@ -151,7 +163,7 @@ class JobQueueManager:
         email_type: EmailJobType | str,
         data: Any,
         priority: JobPriority | int | None = None,
-        **options: Any,
+        **options: Unpack[JobOptionsWithoutPriority],
     ) -> Job:
         return await self.add_job(
             QueueName.EMAIL, str(email_type), data, **validate_priority(priority), **options
@@ -162,7 +174,7 @@ class JobQueueManager:
         report_type: ReportJobType | str,
         data: Any,
         priority: JobPriority | int | None = None,
-        **options: Any,
+        **options: Unpack[JobOptionsWithoutPriority],
     ) -> Job:
         return await self.add_job(
             QueueName.REPORT, str(report_type), data, **validate_priority(priority), **options
@@ -173,7 +185,7 @@ class JobQueueManager:
         cleanup_type: CleanupJobType | str,
         data: Any = None,
         priority: JobPriority | int | None = None,
-        **options: Any,
+        **options: Unpack[JobOptionsWithoutPriority],
     ) -> Job:
         return await self.add_job(
             QueueName.CLEANUP, str(cleanup_type), data, **validate_priority(priority), **options
@@ -190,12 +202,12 @@ class JobQueueManager:
 
     # --- monitoring --------------------------------------------------------------------
 
-    async def get_queue_stats(self, queue: str) -> dict[str, int]:
+    async def get_queue_stats(self, queue: str) -> QueueStats:
         validate_queue(queue)
         found = await self._run(ops.queue_stats(queue))
-        return found.get(queue, core.empty_stats())
+        return core.queue_stats(found.get(queue))
 
-    async def get_all_queue_stats(self) -> dict[str, dict[str, int]]:
+    async def get_all_queue_stats(self) -> dict[str, QueueStats]:
         return core.all_stats(await self._run(ops.queue_stats(None)))
 
     async def get_jobs(self, queue: str, state: str, start: int = 0, end: int = -1) -> list[Job]:
@@ -295,7 +307,7 @@ class JobQueueManager:
         start_date: datetime | None = None,
         end_date: datetime | None = None,
         key: str | None = None,
-        **options: Any,
+        **options: Unpack[JobOptionsWithoutTiming],
     ) -> str:
         """Add a job that repeats on `cron` (5 fields, or 6 with seconds first) in `tz`, or
         every `every` ms; returns the schedule's key. The same queue, name, cron and tz is

@@ -14,7 +14,7 @@ from pgqueue.config import QUEUES, Settings
 from pgqueue.errors import InvalidJobError, PgQueueError
 from pgqueue.models import JobState
 from pgqueue.options import JobSpec, OptionsCache, build_spec, validate_queue
-from pgqueue.store import ops
+from pgqueue.types import QueueStats
 
 CLEANABLE_STATES = frozenset(
     {JobState.COMPLETED, JobState.FAILED, JobState.WAITING, JobState.DELAYED, JobState.PAUSED}
@@ -108,14 +108,25 @@ def clean_args(grace: object, status: object, limit: object) -> tuple[int, JobSt
     return grace, state, limit
 
 
-def empty_stats() -> dict[str, int]:
-    return dict.fromkeys(ops.STAT_FIELDS, 0)
+def queue_stats(counts: Mapping[str, int] | None) -> QueueStats:
+    """The store's counts as the typed dict callers get; no counts is all zeros."""
+    c = counts or {}
+    return QueueStats(
+        waiting=c.get("waiting", 0),
+        active=c.get("active", 0),
+        completed=c.get("completed", 0),
+        failed=c.get("failed", 0),
+        delayed=c.get("delayed", 0),
+        paused=c.get("paused", 0),
+    )
 
 
-def all_stats(found: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+def all_stats(found: dict[str, dict[str, int]]) -> dict[str, QueueStats]:
     """The eight configured queues always appear, then any other queue with jobs."""
-    stats = {name: found.get(name, empty_stats()) for name in QUEUES}
-    stats.update({name: counts for name, counts in sorted(found.items()) if name not in stats})
+    stats = {name: queue_stats(found.get(name)) for name in QUEUES}
+    stats.update(
+        {name: queue_stats(counts) for name, counts in sorted(found.items()) if name not in stats}
+    )
     return stats
 
 

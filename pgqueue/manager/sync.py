@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
 from pgqueue.config import Settings
 from pgqueue.db.connect import resolve_database_url, sync_pool
@@ -22,6 +22,12 @@ from pgqueue.options import JobSpec, validate_priority, validate_queue
 from pgqueue.registry import Registration, Registry, default_registry
 from pgqueue.store import dashboard_ops, ops
 from pgqueue.store.sync import SyncStore
+from pgqueue.types import (
+    JobOptions,
+    JobOptionsWithoutPriority,
+    JobOptionsWithoutTiming,
+    QueueStats,
+)
 
 T = TypeVar("T")
 
@@ -94,7 +100,13 @@ class SyncJobQueueManager:
         raise core.key_race_error(queue)
 
     def add_job(
-        self, queue: str, name: str, data: Any = None, *, connection: object = None, **options: Any
+        self,
+        queue: str,
+        name: str,
+        data: Any = None,
+        *,
+        connection: object = None,
+        **options: Unpack[JobOptions],
     ) -> Job:
         """Blocking twin of `JobQueueManager.add_job`."""
         spec = core.build_one(self.settings, queue, name, data, options)
@@ -114,7 +126,7 @@ class SyncJobQueueManager:
         delay: int,
         *,
         connection: object = None,
-        **options: Any,
+        **options: Unpack[JobOptionsWithoutTiming],
     ) -> Job:
         """Blocking twin of `JobQueueManager.add_delayed_job`."""
         return self.add_job(
@@ -129,7 +141,7 @@ class SyncJobQueueManager:
         run_at: datetime,
         *,
         connection: object = None,
-        **options: Any,
+        **options: Unpack[JobOptionsWithoutTiming],
     ) -> Job:
         """Blocking twin of `JobQueueManager.add_scheduled_job`."""
         return self.add_job(
@@ -141,7 +153,7 @@ class SyncJobQueueManager:
         email_type: EmailJobType | str,
         data: Any,
         priority: JobPriority | int | None = None,
-        **options: Any,
+        **options: Unpack[JobOptionsWithoutPriority],
     ) -> Job:
         return self.add_job(
             QueueName.EMAIL, str(email_type), data, **validate_priority(priority), **options
@@ -152,7 +164,7 @@ class SyncJobQueueManager:
         report_type: ReportJobType | str,
         data: Any,
         priority: JobPriority | int | None = None,
-        **options: Any,
+        **options: Unpack[JobOptionsWithoutPriority],
     ) -> Job:
         return self.add_job(
             QueueName.REPORT, str(report_type), data, **validate_priority(priority), **options
@@ -163,7 +175,7 @@ class SyncJobQueueManager:
         cleanup_type: CleanupJobType | str,
         data: Any = None,
         priority: JobPriority | int | None = None,
-        **options: Any,
+        **options: Unpack[JobOptionsWithoutPriority],
     ) -> Job:
         return self.add_job(
             QueueName.CLEANUP, str(cleanup_type), data, **validate_priority(priority), **options
@@ -177,11 +189,11 @@ class SyncJobQueueManager:
 
     # --- monitoring --------------------------------------------------------------------
 
-    def get_queue_stats(self, queue: str) -> dict[str, int]:
+    def get_queue_stats(self, queue: str) -> QueueStats:
         validate_queue(queue)
-        return self._run(ops.queue_stats(queue)).get(queue, core.empty_stats())
+        return core.queue_stats(self._run(ops.queue_stats(queue)).get(queue))
 
-    def get_all_queue_stats(self) -> dict[str, dict[str, int]]:
+    def get_all_queue_stats(self) -> dict[str, QueueStats]:
         return core.all_stats(self._run(ops.queue_stats(None)))
 
     def get_jobs(self, queue: str, state: str, start: int = 0, end: int = -1) -> list[Job]:
@@ -275,7 +287,7 @@ class SyncJobQueueManager:
         start_date: datetime | None = None,
         end_date: datetime | None = None,
         key: str | None = None,
-        **options: Any,
+        **options: Unpack[JobOptionsWithoutTiming],
     ) -> str:
         """Blocking twin of `JobQueueManager.add_repeating_job`."""
         return self._run(

@@ -16,6 +16,7 @@ from pgqueue.errors import JobNotFoundError, JobStateError
 from pgqueue.models import Job, JobState
 from pgqueue.options import JobSpec
 from pgqueue.store.queries import query
+from pgqueue.types import STAT_FIELDS
 
 T = TypeVar("T")
 Row = dict[str, Any]
@@ -234,8 +235,6 @@ def release(items: Sequence[tuple[int, uuid.UUID]]) -> Op[set[int]]:
 
 
 # --- inspecting ------------------------------------------------------------------------
-
-STAT_FIELDS = ("waiting", "active", "completed", "failed", "delayed", "paused")
 
 
 def queue_stats(queue: str | None) -> Op[dict[str, dict[str, int]]]:
