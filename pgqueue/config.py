@@ -58,6 +58,13 @@ def _parse_bool(raw: str) -> bool:
     raise ValueError(raw)
 
 
+def _positive(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise ValueError(raw)
+    return value
+
+
 def _env(name: str, default: T, parse: Callable[[str], T], what: str) -> T:
     """An environment setting, or a `ConfigurationError` naming the variable at fault."""
     raw = os.environ.get(name, "").strip()
@@ -93,6 +100,18 @@ class Settings:
     smtp_user: str | None = None
     smtp_password: str | None = None
     smtp_from: str = "noreply@localhost"
+    smtp_require_tls: bool | None = None
+    """Refuse to send credentials without STARTTLS; None: true exactly when SMTP_USER is set."""
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
+    jwt_max_ttl: int = 86_400
+    """The longest a JWT may live (`exp - iat`), in seconds."""
+    auth_failures_per_minute: int = 20
+    """Failed authentications one client address may make per minute before a 429."""
+    metrics_token: str | None = None
+    """When set, `/metrics` wants `Authorization: Bearer <this>`."""
+    allow_raw_email: bool = False
+    """Whether API callers may send email jobs with their own `html`/`text` bodies."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -122,4 +141,13 @@ class Settings:
             smtp_user=os.environ.get("SMTP_USER") or None,
             smtp_password=os.environ.get("SMTP_PASSWORD") or None,
             smtp_from=os.environ.get("SMTP_FROM", "noreply@localhost"),
+            smtp_require_tls=_env("SMTP_REQUIRE_TLS", None, _parse_bool, "true or false"),
+            jwt_audience=os.environ.get("PGQUEUE_JWT_AUDIENCE") or None,
+            jwt_issuer=os.environ.get("PGQUEUE_JWT_ISSUER") or None,
+            jwt_max_ttl=_env("PGQUEUE_JWT_MAX_TTL", 86_400, _positive, "a positive number of s"),
+            auth_failures_per_minute=_env(
+                "PGQUEUE_AUTH_FAILURES_PER_MINUTE", 20, _positive, "a positive whole number"
+            ),
+            metrics_token=os.environ.get("PGQUEUE_METRICS_TOKEN") or None,
+            allow_raw_email=_env("PGQUEUE_EMAIL_ALLOW_RAW", False, _parse_bool, "true or false"),
         )

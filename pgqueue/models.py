@@ -96,6 +96,9 @@ class Job:
     finished_at: datetime | None = None
     run_at: datetime | None = None
     key: str | None = None
+    inserted: bool | None = field(default=None, compare=False, repr=False)
+    """From `add_job`/`add_bulk`: True when this call inserted the job, False when its
+    `job_id` named a job that already existed; None for a job read back later."""
 
     @property
     def timestamp(self) -> int | None:

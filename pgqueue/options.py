@@ -68,12 +68,29 @@ def validate_queue(queue: object) -> str:
     return queue
 
 
+_ESCAPED_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+"""`\u0000` in JSON text, escaped by an odd number of backslashes: a real NUL, not a
+string that happens to contain a backslash followed by `u0000`."""
+
+
+def storable_text(text: str, what: str) -> str:
+    """PostgreSQL stores no NUL character in text or jsonb, and UTF-8 has no lone
+    surrogates: refused here, before anything is written, rather than by the server."""
+    if "\x00" in text:
+        raise InvalidJobError(f"{what} contains a NUL character, which Postgres cannot store")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidJobError(f"{what} is not valid Unicode (a lone surrogate)") from None
+    return text
+
+
 def validate_name(name: object) -> str:
     if not isinstance(name, str) or not name.strip():
         raise InvalidJobError(f"job name must be a non-empty string, got {name!r}")
     if len(name) > MAX_NAME_LENGTH:
         raise InvalidJobError(f"job name is longer than {MAX_NAME_LENGTH} characters")
-    return name
+    return storable_text(name, "job name")
 
 
 def encode_json(value: Any, what: str, max_bytes: int | None = None) -> str:
@@ -82,12 +99,14 @@ def encode_json(value: Any, what: str, max_bytes: int | None = None) -> str:
         text = json.dumps(value, allow_nan=False, separators=(",", ":"), ensure_ascii=False)
     except (TypeError, ValueError) as exc:
         raise InvalidJobError(f"{what} must be JSON-serialisable: {exc}") from exc
-    if "\\u0000" in text:
+    if "\\u0000" in text and _ESCAPED_NUL.search(text):
         raise InvalidJobError(f"{what} contains a NUL character, which Postgres cannot store")
-    if max_bytes is not None:
-        size = len(text.encode("utf-8"))
-        if size > max_bytes:
-            raise InvalidJobError(f"{what} is {size} bytes encoded, over the {max_bytes} limit")
+    try:
+        encoded = text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidJobError(f"{what} is not valid Unicode (a lone surrogate)") from None
+    if max_bytes is not None and len(encoded) > max_bytes:
+        raise InvalidJobError(f"{what} is {len(encoded)} bytes encoded, over the {max_bytes} limit")
     return text
 
 
@@ -201,6 +220,7 @@ def _resolve(queue: str, options: Mapping[str, Any]) -> ResolvedOptions:
             key = str(key)
         if not isinstance(key, str) or not key or len(key) > MAX_NAME_LENGTH:
             raise InvalidJobError(f"job_id must be a non-empty string of <= 255, got {key!r}")
+        storable_text(key, "job_id")
 
     keep_completed, rc = _retention(
         opts.get("remove_on_complete", DEFAULT_REMOVE_ON_COMPLETE), "remove_on_complete"

@@ -178,7 +178,7 @@ async def test_add_job_over_http_in_either_spelling(api: Api, manager: JobQueueM
         "data": {"to": "a@b.c"},
         "opts": {"priority": 1, "jobId": "signup-42", "runAt": run_at.isoformat(), "attempts": 5},
     }
-    added = data_of(await api.post(f"{Q}/email/jobs", json=body, headers=api.service), 201)
+    added = data_of(await api.post(f"{Q}/email/jobs", json=body), 201)
     assert set(added) == JOB_FIELDS
     assert added["state"] == "delayed" and added["priority"] == 1
     assert added["maxAttempts"] == 5 and added["opts"]["jobId"] == "signup-42"

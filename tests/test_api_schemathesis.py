@@ -16,8 +16,8 @@ import schemathesis
 from hypothesis import HealthCheck, given
 from starlette.testclient import TestClient
 
-from pgqueue.api import create_app
-from pgqueue.api.tokens import new_token, token_hash
+from pgqueue.admin.tokens import new_token, token_hash
+from pgqueue.asgi import create_app
 from pgqueue.config import Settings
 from pgqueue.store import auth_ops
 from pgqueue.store.sync import execute

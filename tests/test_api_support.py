@@ -18,8 +18,8 @@ import psycopg
 import pytest
 
 from pgqueue import JobQueueManager
-from pgqueue.api import create_app
-from pgqueue.api.tokens import new_token, token_hash
+from pgqueue.admin.tokens import new_token, token_hash
+from pgqueue.asgi import create_app
 from pgqueue.config import Settings
 from pgqueue.store import auth_ops
 from pgqueue.store.aio import execute

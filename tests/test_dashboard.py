@@ -15,12 +15,11 @@ import httpx2
 import psycopg
 import pytest
 from starlette.applications import Starlette
-from starlette.routing import BaseRoute, Mount
 
 from pgqueue import ConfigurationError, JobQueueManager, JobState
-from pgqueue.api import create_app
-from pgqueue.api.tokens import new_token, token_hash
-from pgqueue.dashboard import DashboardSettings, api_services
+from pgqueue.admin.tokens import new_token, token_hash
+from pgqueue.asgi import create_app
+from pgqueue.dashboard import DashboardSettings
 from pgqueue.registry import Registry
 from pgqueue.store import auth_ops
 from pgqueue.store.aio import execute
@@ -51,16 +50,9 @@ async def dashboard_app(
 ) -> AsyncIterator[Starlette]:
     """The REST API's app with the dashboard mounted as `create_app` mounts it, here with
     the test's settings, running its lifespan."""
-    app = create_app(manager)
-    mount = api_services.admin_dashboard(settings or DashboardSettings())
-    existing = _admin(app)
-    app.router.routes[:] = [*(r for r in app.router.routes if r is not existing), mount]
+    app = create_app(manager, dashboard=settings or DashboardSettings())
     async with app.router.lifespan_context(app):
         yield app
-
-
-def _admin(app: Starlette) -> BaseRoute | None:
-    return next((r for r in app.router.routes if isinstance(r, Mount) and r.path == "/admin"), None)
 
 
 def csrf_of(html: str) -> str:
@@ -476,11 +468,20 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     )
 
 
+async def client_audit_page(client: httpx2.AsyncClient, tokens: dict[str, str]) -> httpx2.Response:
+    """The audit page as a viewer sees it right after signing in; signs out after."""
+    csrf = await sign_in(client, tokens["ops-viewer"])
+    page = await client.get("/admin/audit")
+    await client.post("/admin/logout", data={"csrf": csrf})
+    return page
+
+
 async def test_actions_are_recorded_in_the_audit_trail(
     client: httpx2.AsyncClient, manager: JobQueueManager, tokens: dict[str, str]
 ) -> None:
+    first = (await client_audit_page(client, tokens)).text
+    assert "sign_in" in first and "Nothing recorded yet." not in first
     csrf = await sign_in(client, tokens["ops-admin"])
-    assert "Nothing recorded yet." in (await client.get("/admin/audit")).text
     await client.post("/admin/queues/email/pause", data={"csrf": csrf})
     await client.post("/admin/queues/email/jobs/404/retry", data={"csrf": csrf})
     rest = await client.post(
@@ -497,6 +498,9 @@ async def test_actions_are_recorded_in_the_audit_trail(
         "now ops-admin ADMIN resume_queue email success",
         "now ops-admin ADMIN retry_job email 404 NOT_FOUND",
         "now ops-admin ADMIN pause_queue email success",
+        "now ops-admin ADMIN sign_in success",
+        "now ops-viewer VIEWER sign_out success",
+        "now ops-viewer VIEWER sign_in success",
     ]
     assert "&#34;via&#34;: &#34;dashboard&#34;" in rows[2]
     assert "job 404 not found in queue" in rows[1]

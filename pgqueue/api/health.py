@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
+import time
 from functools import cache
 
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -15,6 +17,8 @@ from pgqueue.api.metrics import read_snapshot
 from pgqueue.db import migrate
 
 READY_TIMEOUT_SECONDS = 5.0
+METRICS_CACHE_SECONDS = 5.0
+"""A scrape reads the database at most this often, however often it is asked."""
 
 
 @cache
@@ -45,11 +49,9 @@ async def readyz(request: Request) -> Response:
       "503":
         description: '{"status": "unavailable", "reason": …}'
     """
-    url = context(request).manager.database_url
+    service = context(request).admin.service
     try:
-        current = await asyncio.wait_for(
-            asyncio.to_thread(migrate.current_revision, url), READY_TIMEOUT_SECONDS
-        )
+        current = await asyncio.wait_for(service.schema_revision(), READY_TIMEOUT_SECONDS)
     except Exception as exc:
         reason = (
             "the database did not answer in time"
@@ -70,19 +72,38 @@ async def readyz(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
-    """Prometheus text format; docs/api.md says what each metric means.
+    """Prometheus text format; docs/api.md says what each metric means. Read from the
+    database at most every few seconds; behind `PGQUEUE_METRICS_TOKEN` when that is set.
     ---
     summary: Prometheus metrics
     security: []
     responses:
       "200":
         description: Prometheus text exposition format.
+      "401":
+        description: PGQUEUE_METRICS_TOKEN is set and the request did not carry it.
       "503":
         description: The database did not answer.
     """
     ctx = context(request)
-    snapshot = await read_snapshot(ctx.manager, ctx.store)
-    return Response(ctx.metrics.render(snapshot), media_type=CONTENT_TYPE_LATEST)
+    expected = ctx.settings.metrics_token
+    if expected is not None:
+        sent = request.headers.get("authorization", "")
+        if not hmac.compare_digest(sent.encode(), f"Bearer {expected}".encode()):
+            return Response(
+                "a bearer token is required\n",
+                status_code=401,
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
+    cache = ctx.metrics.cache
+    if cache is None or cache[0] <= time.monotonic():
+        async with ctx.metrics.lock:
+            cache = ctx.metrics.cache
+            if cache is None or cache[0] <= time.monotonic():
+                snapshot = await read_snapshot(ctx.manager, ctx.admin.service)
+                cache = (time.monotonic() + METRICS_CACHE_SECONDS, ctx.metrics.render(snapshot))
+                ctx.metrics.cache = cache
+    return Response(cache[1], media_type=CONTENT_TYPE_LATEST)
 
 
 ROUTES = [

@@ -12,7 +12,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from pgqueue.api.errors import ApiError, bad_request
+from pgqueue.admin.errors import ApiError, bad_request
 
 MAX_RANGE = 1_000_000_000
 MAX_JOB_ID = 2**63 - 1
@@ -29,9 +29,19 @@ def query_int(request: Request, name: str, default: int) -> int:
     return int(raw)
 
 
+MAX_PAGE_ITEMS = 1000
+
+
 def page(request: Request, default_end: int) -> tuple[int, int]:
-    """Bull's inclusive `start`/`end` range from the query string."""
-    return query_int(request, "start", 0), query_int(request, "end", default_end)
+    """Bull's inclusive `start`/`end` range from the query string, at most
+    `MAX_PAGE_ITEMS` long: a larger page is asked for page by page."""
+    start, end = query_int(request, "start", 0), query_int(request, "end", default_end)
+    if end == -1 or end - start + 1 > MAX_PAGE_ITEMS:
+        raise bad_request(
+            f"a page holds at most {MAX_PAGE_ITEMS} items: ask for start..end with "
+            f"end - start < {MAX_PAGE_ITEMS}, got {start}..{end}"
+        )
+    return start, end
 
 
 def path_text(request: Request, name: str) -> str:

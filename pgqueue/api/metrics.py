@@ -9,6 +9,7 @@ admin action counter is a true counter, of this process. docs/api.md lists each 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -16,10 +17,8 @@ from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import GaugeHistogramMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from pgqueue.api.store import ApiStore
+from pgqueue.manager.admin import AdminService, QueueActivity, Timings
 from pgqueue.manager.aio import JobQueueManager
-from pgqueue.store.dashboard_ops import QueueActivity
-from pgqueue.store.metrics_ops import Timings
 from pgqueue.types import STAT_FIELDS, QueueStats
 
 WINDOW_SECONDS = 300
@@ -106,6 +105,9 @@ class Metrics:
     """A registry of its own per app, so two apps in one process never share samples."""
 
     def __init__(self) -> None:
+        self.cache: tuple[float, bytes] | None = None
+        """(good until, by the monotonic clock; the rendered scrape)."""
+        self.lock = asyncio.Lock()
         self.registry = CollectorRegistry(auto_describe=True)
         self.queues = QueueCollector()
         self.registry.register(self.queues)
@@ -124,7 +126,7 @@ class Metrics:
         return generate_latest(self.registry)
 
 
-async def read_snapshot(manager: JobQueueManager, store: ApiStore) -> Snapshot:
+async def read_snapshot(manager: JobQueueManager, store: AdminService) -> Snapshot:
     stats = await manager.get_all_queue_stats()
     return Snapshot(
         stats=stats,

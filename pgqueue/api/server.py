@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -20,9 +21,37 @@ class _Server(uvicorn.Server):
         yield
 
 
-async def serve(app: ASGIApp, host: str, port: int, stop: asyncio.Event) -> None:
+@dataclass(frozen=True)
+class Transport:
+    """TLS and proxy settings handed to uvicorn as they are."""
+
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+    forwarded_allow_ips: str | None = None
+    """Proxies whose X-Forwarded-For/-Proto are believed (uvicorn's own default: 127.0.0.1)."""
+
+
+async def serve(
+    app: ASGIApp,
+    host: str,
+    port: int,
+    stop: asyncio.Event,
+    transport: Transport | None = None,
+) -> None:
     """Serve `app` until `stop` is set, then finish in-flight requests and return."""
-    server = _Server(uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="on"))
+    options = transport or Transport()
+    server = _Server(
+        uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_config=None,
+            lifespan="on",
+            ssl_certfile=options.ssl_certfile,
+            ssl_keyfile=options.ssl_keyfile,
+            forwarded_allow_ips=options.forwarded_allow_ips,
+        )
+    )
 
     async def stop_when_asked() -> None:
         await stop.wait()

@@ -6,9 +6,10 @@ import asyncio
 
 import click
 
-from pgqueue.api import create_app, serve
+from pgqueue.api import Transport, serve
+from pgqueue.asgi import create_app
 from pgqueue.cli.common import load_settings, migrated_database_url
-from pgqueue.cli.worker import run_services
+from pgqueue.cli.worker import run_services, transport_options
 from pgqueue.errors import ConfigurationError
 
 
@@ -19,16 +20,24 @@ from pgqueue.errors import ConfigurationError
     type=click.IntRange(0, 65535),
     help="Port to listen on (default PGQUEUE_API_PORT, else 8000).",
 )
-def api_command(host: str | None, port: int | None) -> None:
-    """Serve the admin REST API, health, readiness and metrics."""
+@transport_options
+def api_command(host: str | None, port: int | None, transport: Transport) -> None:
+    """Serve the admin REST API, the dashboard, health, readiness and metrics."""
     settings = load_settings()
     migrated_database_url()
-    app = create_app(settings=settings)
+    try:
+        app = create_app(settings=settings)
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from exc
 
     async def run(stop: asyncio.Event) -> None:
         try:
             await serve(
-                app, host or settings.api_host, settings.api_port if port is None else port, stop
+                app,
+                host or settings.api_host,
+                settings.api_port if port is None else port,
+                stop,
+                transport,
             )
         except ConfigurationError as exc:
             raise click.ClickException(str(exc)) from exc

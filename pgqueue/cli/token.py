@@ -2,27 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import click
 
-from pgqueue.api import tokens
+from pgqueue.admin import tokens
+from pgqueue.admin.roles import ROLES
 from pgqueue.cli.common import migrated_database_url
-from pgqueue.db.connect import sync_pool
 from pgqueue.errors import InvalidJobError
-from pgqueue.store import auth_ops
-from pgqueue.store.sync import SyncStore
+from pgqueue.manager.admin import AdminService
+from pgqueue.manager.aio import JobQueueManager
+
+T = TypeVar("T")
 
 
-@contextmanager
-def _store() -> Iterator[SyncStore]:
-    pool = sync_pool(migrated_database_url(), max_size=1)
-    pool.open(wait=True)
-    try:
-        yield SyncStore(pool)
-    finally:
-        pool.close()
+def _with_service(work: Callable[[AdminService], Awaitable[T]]) -> T:
+    async def run() -> T:
+        async with JobQueueManager(migrated_database_url(), pool_size=1) as manager:
+            return await work(AdminService(manager))
+
+    return asyncio.run(run())
 
 
 @click.group("token")
@@ -31,7 +32,12 @@ def token_group() -> None:
 
 
 @token_group.command("create")
-@click.option("--role", required=True, help="Role the token acts as, e.g. ADMIN or SERVICE.")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(ROLES, case_sensitive=False),
+    help="ADMIN: everything; SERVICE: adds jobs; VIEWER: reads everything, changes nothing.",
+)
 @click.option("--name", help="Name to revoke it by and to see in the audit log.")
 @click.option(
     "--ttl",
@@ -39,20 +45,32 @@ def token_group() -> None:
     show_default=True,
     help="Lifetime: a number and s, m, h, d or w (90s, 12h, 30d).",
 )
-def create_command(role: str, name: str | None, ttl: str) -> None:
+@click.option(
+    "--queue",
+    "queues",
+    multiple=True,
+    help="Limit a SERVICE token to this queue (repeatable); default: every queue but cleanup.",
+)
+def create_command(role: str, name: str | None, ttl: str, queues: tuple[str, ...]) -> None:
     """Create a token and print it once, as the last line."""
     try:
         role = tokens.normalise_role(role)
         name = tokens.validate_name(name) if name else tokens.default_name(role)
         seconds = tokens.parse_ttl(ttl)
+        scope = tokens.validate_queues(queues)
     except InvalidJobError as exc:
         raise click.BadParameter(str(exc)) from exc
+    if scope is not None and role != "SERVICE":
+        raise click.BadParameter("--queue scopes SERVICE tokens only", param_hint="--queue")
     token = tokens.new_token()
-    with _store() as store:
-        row = store.run(auth_ops.create_token(name, tokens.token_hash(token), role, seconds))
+    digest = tokens.token_hash(token)
+    row = _with_service(lambda s: s.create_token(name, digest, role, seconds, scope))
     if row is None:
         raise click.ClickException(f"a token named {name!r} exists already; pick another --name")
-    click.echo(f"Token {name!r} with role {role}, expires {row['expires_at']:%Y-%m-%d %H:%M %Z}.")
+    where = "" if scope is None else f", queues {', '.join(scope)}"
+    click.echo(
+        f"Token {name!r} with role {role}{where}, expires {row['expires_at']:%Y-%m-%d %H:%M %Z}."
+    )
     click.echo("It is shown only now; store it somewhere safe.")
     click.echo(token)
 
@@ -60,22 +78,20 @@ def create_command(role: str, name: str | None, ttl: str) -> None:
 @token_group.command("revoke")
 @click.argument("name")
 def revoke_command(name: str) -> None:
-    """Revoke the token called NAME; requests with it get 401 from now on."""
-    with _store() as store:
-        found = store.run(auth_ops.revoke_token(name))
-    if not found:
+    """Revoke the token called NAME: API requests with it fail within 5 s, and the
+    dashboard sessions it opened end now."""
+    if not _with_service(lambda s: s.revoke_token(name)):
         raise click.ClickException(f"no token is named {name!r}")
     click.echo(f"Revoked token {name!r}.")
 
 
 @token_group.command("list")
 def list_command() -> None:
-    """Show every token's name, role and dates (never the token)."""
-    with _store() as store:
-        rows = store.run(auth_ops.list_tokens())
-    for row in rows:
+    """Show every token's name, role, queue scope and dates (never the token)."""
+    for row in _with_service(lambda s: s.list_tokens()):
         status = "revoked" if row["revoked_at"] else f"expires {row['expires_at']:%Y-%m-%d %H:%M}"
-        click.echo(f"{row['name']:<32} {row['role']:<12} {status}")
+        scope = ",".join(row["queues"]) if row["queues"] else "*"
+        click.echo(f"{row['name']:<32} {row['role']:<8} {scope:<24} {status}")
 
 
 COMMANDS = [token_group]

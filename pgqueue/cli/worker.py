@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import signal
 import sys
 import threading
 from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import click
 
-from pgqueue.api import create_app, serve
+from pgqueue.api import Transport, serve
+from pgqueue.asgi import create_app
 from pgqueue.cli.common import (
     import_option,
     load_processors,
@@ -96,9 +99,39 @@ def worker_command(
     run_services([worker.run], worker.stop_now)
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def transport_options(command: F) -> F:
+    """--ssl-certfile/--ssl-keyfile/--forwarded-allow-ips, passed to uvicorn as a
+    `transport` argument."""
+
+    @click.option("--ssl-certfile", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--ssl-keyfile", type=click.Path(exists=True, dir_okay=False))
+    @click.option(
+        "--forwarded-allow-ips",
+        help="Proxies trusted to set X-Forwarded-For/-Proto (comma-separated, or *).",
+    )
+    @functools.wraps(command)
+    def wrapper(
+        *args: Any,
+        ssl_certfile: str | None,
+        ssl_keyfile: str | None,
+        forwarded_allow_ips: str | None,
+        **kwargs: Any,
+    ) -> Any:
+        if bool(ssl_certfile) != bool(ssl_keyfile):
+            raise click.UsageError("--ssl-certfile and --ssl-keyfile go together")
+        transport = Transport(ssl_certfile, ssl_keyfile, forwarded_allow_ips)
+        return command(*args, transport=transport, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
 @click.command("run")
 @import_option
-def run_command(imports: tuple[str, ...]) -> None:
+@transport_options
+def run_command(imports: tuple[str, ...], transport: Transport) -> None:
     """Everything in one process: migrate, the guide's daily cleanup, the API, the
     scheduler and workers for every queue. Ctrl-C stops all of them."""
     settings = load_settings()
@@ -108,11 +141,14 @@ def run_command(imports: tuple[str, ...]) -> None:
         manager.schedule_daily_cleanup()
     worker = Worker(url, select_queues(registry, (), None), registry, settings)
     scheduler = Scheduler(url, settings)
-    app = create_app(settings=settings)
+    try:
+        app = create_app(settings=settings)
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from exc
 
     async def api(stop: asyncio.Event) -> None:
         try:
-            await serve(app, settings.api_host, settings.api_port, stop)
+            await serve(app, settings.api_host, settings.api_port, stop, transport)
         except ConfigurationError as exc:
             raise click.ClickException(str(exc)) from exc
 

@@ -1,9 +1,8 @@
 """The web dashboard at `/admin`: server-rendered pages over the manager's calls.
 
-`dashboard_mount(services_for)` builds it for any Starlette app; inside the REST API's
-app, `api_services.admin_dashboard()` is that mount wired to the API's own manager, token
-check and audit log. Pages need a session, started by signing in with an API token
-(ADMIN acts, VIEWER only looks).
+`dashboard_mount()` builds it; `pgqueue.asgi` mounts it beside the REST API, and both
+reach the manager, sessions and audit log through the admin core's context. Pages need
+a session, started by signing in with an API token (ADMIN acts, VIEWER only looks).
 """
 
 from __future__ import annotations
@@ -18,29 +17,20 @@ from pgqueue.dashboard import actions, pages, signin
 from pgqueue.dashboard.headers import SecurityHeaders
 from pgqueue.dashboard.session import SessionCodec
 from pgqueue.dashboard.settings import DashboardSettings
-from pgqueue.dashboard.web import (
-    Dashboard,
-    Handler,
-    Services,
-    ServicesFor,
-    action,
-    page,
-    template_environment,
-)
+from pgqueue.dashboard.web import Dashboard, Handler, action, page, template_environment
 
-__all__ = ["DashboardSettings", "Services", "dashboard_mount"]
+__all__ = ["DashboardSettings", "dashboard_mount"]
 
 STATIC = Path(__file__).parent / "static"
 
 
-def dashboard_mount(
-    services_for: ServicesFor, settings: DashboardSettings | None = None, path: str = "/admin"
-) -> Mount:
-    """`services_for(request)` gives the manager, the token check and the audit log of the
-    app serving the request; `settings` default to the environment."""
+def dashboard_mount(settings: DashboardSettings | None = None, path: str = "/admin") -> Mount:
+    """`settings` default to the environment."""
     settings = settings or DashboardSettings.from_env()
     dashboard = Dashboard(
-        services_for, settings, SessionCodec(settings.session_secret), template_environment()
+        settings,
+        SessionCodec(settings.session_secret, settings.cookie_secure),
+        template_environment(),
     )
 
     def get(route: str, handler: Handler, name: str) -> Route:

@@ -8,12 +8,10 @@ from typing import Any
 
 from starlette.responses import Response
 
+from pgqueue.admin.errors import problem_for
+from pgqueue.admin.roles import SUCCESS, Action
 from pgqueue.dashboard.web import View
 from pgqueue.errors import InvalidJobError, PgQueueError
-from pgqueue.store.auth_ops import AuditEntry
-
-SUCCESS = "success"
-"""An action's outcome in the audit log when it worked, as the REST API writes it."""
 
 
 async def _do(
@@ -28,25 +26,21 @@ async def _do(
 ) -> Response:
     """Runs `call`, whose result is the message for the user; a pgqueue error becomes an
     error message. Either way the attempt goes in the audit log."""
-    services = view.services
     try:
         message = await call()
     except PgQueueError as exc:
-        outcome, message = services.error_code(exc), str(exc)
+        outcome, message = problem_for(exc).code, str(exc)
         view.flash("error", message)
     else:
         outcome = SUCCESS
         view.flash("ok", message)
-    await services.audit.write_audit(
-        AuditEntry(
-            actor=view.session.user or "",
-            role=view.session.role,
-            action=action,
-            queue=queue,
-            job_id=job_id,
-            outcome=outcome,
-            detail={"via": "dashboard", "message": message, **(detail or {})},
-        )
+    await view.admin.audit.record(
+        view.principal,
+        action,
+        outcome,
+        queue=queue,
+        job_id=job_id,
+        detail={"via": "dashboard", "message": message, **(detail or {})},
     )
     return view.back(fallback)
 
@@ -62,7 +56,7 @@ async def pause(view: View) -> Response:
         await view.manager.pause_queue(name)
         return f"Paused {name}: workers take no new jobs from it."
 
-    return await _do(view, view.url("queues", name), "pause_queue", call, queue=name)
+    return await _do(view, view.url("queues", name), Action.PAUSE_QUEUE, call, queue=name)
 
 
 async def resume(view: View) -> Response:
@@ -72,7 +66,7 @@ async def resume(view: View) -> Response:
         await view.manager.resume_queue(name)
         return f"Resumed {name}."
 
-    return await _do(view, view.url("queues", name), "resume_queue", call, queue=name)
+    return await _do(view, view.url("queues", name), Action.RESUME_QUEUE, call, queue=name)
 
 
 async def clean(view: View) -> Response:
@@ -89,7 +83,9 @@ async def clean(view: View) -> Response:
         return f"Removed {len(removed)} {state} jobs older than {grace} s from {name}."
 
     detail = {"state": state, "grace_seconds": grace}
-    return await _do(view, view.url("queues", name), "clean_queue", call, queue=name, detail=detail)
+    return await _do(
+        view, view.url("queues", name), Action.CLEAN_QUEUE, call, queue=name, detail=detail
+    )
 
 
 async def retry_failed(view: View) -> Response:
@@ -99,7 +95,7 @@ async def retry_failed(view: View) -> Response:
         count = await view.manager.retry_failed_jobs(name)
         return f"Retrying {count} failed jobs of {name}."
 
-    return await _do(view, view.url("queues", name), "retry_failed_jobs", call, queue=name)
+    return await _do(view, view.url("queues", name), Action.RETRY_FAILED, call, queue=name)
 
 
 async def promote_delayed(view: View) -> Response:
@@ -109,7 +105,7 @@ async def promote_delayed(view: View) -> Response:
         count = await view.manager.promote_delayed_jobs(name)
         return f"Promoted {count} delayed jobs of {name}."
 
-    return await _do(view, view.url("queues", name), "promote_delayed_jobs", call, queue=name)
+    return await _do(view, view.url("queues", name), Action.PROMOTE_DELAYED, call, queue=name)
 
 
 def _job(view: View) -> tuple[str, str]:
@@ -124,7 +120,7 @@ async def retry_job(view: View) -> Response:
         return f"Job {job_id} is waiting to run again."
 
     page = view.url("queues", name, "jobs", job_id)
-    return await _do(view, page, "retry_job", call, queue=name, job_id=job_id)
+    return await _do(view, page, Action.RETRY_JOB, call, queue=name, job_id=job_id)
 
 
 async def promote_job(view: View) -> Response:
@@ -135,7 +131,7 @@ async def promote_job(view: View) -> Response:
         return f"Job {job_id} runs now."
 
     page = view.url("queues", name, "jobs", job_id)
-    return await _do(view, page, "promote_job", call, queue=name, job_id=job_id)
+    return await _do(view, page, Action.PROMOTE_JOB, call, queue=name, job_id=job_id)
 
 
 async def remove_job(view: View) -> Response:
@@ -152,7 +148,7 @@ async def remove_job(view: View) -> Response:
     response = await _do(
         view,
         view.url("queues", name, "jobs", job_id),
-        "remove_job",
+        Action.REMOVE_JOB,
         call,
         queue=name,
         job_id=job_id,
@@ -167,4 +163,6 @@ async def remove_schedule(view: View) -> Response:
         await view.manager.remove_repeating_job(key)
         return "Removed the schedule."
 
-    return await _do(view, view.url("schedules"), "remove_repeatable", call, detail={"key": key})
+    return await _do(
+        view, view.url("schedules"), Action.REMOVE_REPEATABLE, call, detail={"key": key}
+    )

@@ -10,8 +10,8 @@ from starlette.responses import Response
 from pgqueue.dashboard.health import health_warnings
 from pgqueue.dashboard.web import View
 from pgqueue.errors import InvalidJobError
+from pgqueue.manager.admin import IDLE, QueueActivity
 from pgqueue.models import JobState
-from pgqueue.store.dashboard_ops import IDLE, QueueActivity
 from pgqueue.types import QueueStats
 
 STATES = [s.value for s in JobState]
@@ -110,7 +110,7 @@ def bad_request(view: View, message: str) -> Response:
 async def audit(view: View) -> Response:
     number = _page_number(view)
     size = view.settings.page_size
-    entries = await view.services.audit.read_audit((number - 1) * size, size + 1)
+    entries = await view.admin.audit.read((number - 1) * size, size + 1)
     return view.render(
         "audit.html", entries=entries[:size], page=number, has_next=len(entries) > size
     )

@@ -1,9 +1,10 @@
-"""The dashboard's session: a signed cookie, and the CSRF token that lives in it.
+"""The dashboard's session cookie, and the CSRF token that lives in it.
 
-The cookie holds who signed in, with which role, until when, the session's CSRF token
-and at most one flash message; it is signed with HMAC-SHA256, so it can be read but not
-forged. Every form posts the CSRF token back; SameSite=Strict keeps other sites from
-sending the cookie at all, the token covers browsers that do not honour SameSite.
+The cookie holds the server-side session's id (the database decides whether it still
+lives: `pgqueue.admin.sessions`), who signed in, the session's CSRF token and at most one
+flash message; it is signed with HMAC-SHA256, so it can be read but not forged. Every
+form posts the CSRF token back; SameSite=Strict keeps other sites from sending the
+cookie at all, the token covers browsers that do not honour SameSite.
 """
 
 from __future__ import annotations
@@ -37,10 +38,13 @@ class Session:
     role: str | None = None
     flash: tuple[str, str] | None = None
     """(kind, text), shown once on the next page: kind is "ok" or "error"."""
+    sid: str | None = None
+    """The server-side session's id; None before sign-in."""
 
     @property
     def signed_in(self) -> bool:
-        return self.user is not None and self.expires > time.time()
+        """What the cookie claims; the server-side session must still agree."""
+        return self.user is not None and self.sid is not None and self.expires > time.time()
 
     def csrf_matches(self, token: str | None) -> bool:
         return token is not None and hmac.compare_digest(self.csrf.encode(), token.encode())
@@ -50,13 +54,14 @@ def anonymous() -> Session:
     return Session(csrf=secrets.token_urlsafe(32), expires=int(time.time()) + SIGN_IN_SECONDS)
 
 
-def signed_in(user: str, role: str, hours: int) -> Session:
+def signed_in(user: str, role: str, seconds: int, sid: str) -> Session:
     """A fresh CSRF token at sign-in, so a token seen before sign-in is worth nothing."""
     return Session(
         csrf=secrets.token_urlsafe(32),
-        expires=int(time.time()) + hours * 3600,
+        expires=int(time.time()) + seconds,
         user=user,
         role=role,
+        sid=sid,
     )
 
 
@@ -73,8 +78,15 @@ def _unb64(text: str) -> bytes:
 
 
 class SessionCodec:
-    def __init__(self, secret: bytes) -> None:
+    def __init__(self, secret: bytes, secure: str = "auto") -> None:
+        """`secure`: "auto" (when the request came over https), "always" or "never"."""
         self._secret = secret
+        self._secure = secure
+
+    def _is_secure(self, request: Request) -> bool:
+        if self._secure == "auto":
+            return request.url.scheme == "https"
+        return self._secure == "always"
 
     def _sign(self, payload: str) -> str:
         return _b64(hmac.new(self._secret, payload.encode(), hashlib.sha256).digest())
@@ -86,6 +98,7 @@ class SessionCodec:
             "u": session.user,
             "r": session.role,
             "f": session.flash,
+            "s": session.sid,
         }
         payload = _b64(json.dumps(body, separators=(",", ":")).encode())
         return f"{payload}.{self._sign(payload)}"
@@ -106,6 +119,7 @@ class SessionCodec:
                 user=body["u"],
                 role=body["r"],
                 flash=(str(flash[0]), str(flash[1])) if flash else None,
+                sid=None if body.get("s") is None else str(body["s"]),
             )
         except (ValueError, KeyError, TypeError, IndexError, binascii.Error):
             return None
@@ -122,7 +136,7 @@ class SessionCodec:
             path=cookie_path(request),
             httponly=True,
             samesite="strict",
-            secure=request.url.scheme == "https",
+            secure=self._is_secure(request),
         )
 
     def clear(self, request: Request, response: Response) -> None:
@@ -131,7 +145,7 @@ class SessionCodec:
             path=cookie_path(request),
             httponly=True,
             samesite="strict",
-            secure=request.url.scheme == "https",
+            secure=self._is_secure(request),
         )
 
 

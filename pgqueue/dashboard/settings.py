@@ -24,6 +24,19 @@ def _env_int(name: str, default: int, minimum: int) -> int:
     return value
 
 
+COOKIE_SECURE = {"auto": "auto", "always": "always", "true": "always", "never": "never"}
+COOKIE_SECURE.update({"false": "never", "1": "always", "0": "never", "": "auto"})
+
+
+def _cookie_secure(raw: str) -> str:
+    found = COOKIE_SECURE.get(raw.strip().lower())
+    if found is None:
+        raise ConfigurationError(
+            f"PGQUEUE_COOKIE_SECURE must be auto, always or never, got {raw!r}"
+        )
+    return found
+
+
 @dataclass(frozen=True)
 class DashboardSettings:
     """`session_secret` signs the session cookie. Without `PGQUEUE_SESSION_SECRET` it is
@@ -32,6 +45,12 @@ class DashboardSettings:
 
     session_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
     session_hours: int = 8
+    """The longest a session lives, however active."""
+    idle_seconds: int = 1800
+    """A session unused this long has ended (`PGQUEUE_SESSION_IDLE`)."""
+    cookie_secure: str = "auto"
+    """`auto`: the cookie is Secure when the request came over https; `always`: always
+    (behind a TLS-terminating proxy that talks plain HTTP to us); `never`."""
     refresh_seconds: int = 5
     max_failed: int = 100
     """The guide's health check: more failed jobs than this in a queue is a warning."""
@@ -49,6 +68,8 @@ class DashboardSettings:
         return cls(
             session_secret=secret.encode() if secret else secrets.token_bytes(32),
             session_hours=_env_int("PGQUEUE_SESSION_HOURS", 8, 1),
+            idle_seconds=_env_int("PGQUEUE_SESSION_IDLE", 1800, 1),
+            cookie_secure=_cookie_secure(os.environ.get("PGQUEUE_COOKIE_SECURE", "auto")),
             refresh_seconds=_env_int("PGQUEUE_DASHBOARD_REFRESH", 5, 0),
             max_failed=_env_int("PGQUEUE_HEALTH_MAX_FAILED", 100, 0),
             max_waiting=_env_int("PGQUEUE_HEALTH_MAX_WAITING", 1000, 0),

@@ -1,64 +1,54 @@
 """What every dashboard request shares: the session guard, forms, rendering, links.
 
-A page needs a signed-in session; an action (a POST) also needs the session's CSRF
-token and the ADMIN role. Handlers receive a `View` and never touch cookies themselves.
+A page needs a live server-side session (ADMIN or VIEWER); an action (a POST) also needs
+the session's CSRF token and the ADMIN role. Handlers receive a `View` and never touch
+cookies themselves. The manager, the sessions and the audit log come from the admin
+core's context on the app serving the request.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
 import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from pgqueue.admin.context import AdminContext, admin_context
+from pgqueue.admin.roles import ADMIN, Principal
+from pgqueue.admin.sessions import Sessions
 from pgqueue.dashboard import format
-from pgqueue.dashboard.session import Session, SessionCodec, with_flash
+from pgqueue.dashboard.session import COOKIE, Session, SessionCodec, anonymous, with_flash
 from pgqueue.dashboard.settings import DashboardSettings
 from pgqueue.manager.aio import JobQueueManager
-from pgqueue.store.auth_ops import AuditEntry
 
-ADMIN = "ADMIN"
-VIEWER = "VIEWER"
-ROLES = (ADMIN, VIEWER)
 MAX_FORM_BYTES = 64 * 1024
-
-Identity = tuple[str, str]
-
-
-class AuditLog(Protocol):
-    """Where admin actions are recorded and read back."""
-
-    async def write_audit(self, entry: AuditEntry) -> None: ...
-
-    async def read_audit(self, offset: int, limit: int) -> list[dict[str, Any]]: ...
-
-
-@dataclass(frozen=True)
-class Services:
-    """What the dashboard uses of the app it is mounted in."""
-
-    manager: JobQueueManager
-    verify_token: Callable[[str], Awaitable[Identity | None]]
-    """(name, role) for a valid token; None when it is unknown, expired or revoked."""
-    audit: AuditLog
-    error_code: Callable[[BaseException], str]
-    """How the audit log names a failed action's error, as the REST API names it."""
-
-
-ServicesFor = Callable[[Request], Services]
-"""The services of the app serving a request (they may live only as long as its lifespan)."""
 
 
 @dataclass(frozen=True)
 class Dashboard:
-    services_for: ServicesFor
     settings: DashboardSettings
     codec: SessionCodec
     templates: jinja2.Environment
+
+    def sessions(self, request: Request) -> Sessions:
+        return admin_context(request).sessions(
+            self.settings.idle_seconds, self.settings.session_hours * 3600
+        )
+
+    async def live_session(self, request: Request) -> Session | None:
+        """The cookie's session if the server still holds it alive, with the role the
+        server recorded; None when there is none or it has ended."""
+        session = self.codec.read(request)
+        if session is None or not session.signed_in or session.sid is None:
+            return None
+        found = await self.sessions(request).check(session.sid)
+        if found is None:
+            return None
+        return replace(session, user=found[0], role=found[1])
 
 
 def template_environment() -> jinja2.Environment:
@@ -93,12 +83,16 @@ class View:
         self._cookie = cookie
 
     @property
-    def services(self) -> Services:
-        return self.dashboard.services_for(self.request)
+    def admin(self) -> AdminContext:
+        return admin_context(self.request)
 
     @property
     def manager(self) -> JobQueueManager:
-        return self.services.manager
+        return self.admin.manager
+
+    @property
+    def principal(self) -> Principal:
+        return Principal(self.session.user or "", self.session.role or "")
 
     @property
     def settings(self) -> DashboardSettings:
@@ -197,10 +191,10 @@ def page(dashboard: Dashboard, handler: Handler) -> Endpoint:
     """A page for anyone signed in; everyone else is sent to sign in first."""
 
     async def endpoint(request: Request) -> Response:
-        session = dashboard.codec.read(request)
-        if session is None or not session.signed_in:
+        session = await dashboard.live_session(request)
+        if session is None:
             target = urlencode({"next": request.url.path + _query(request)})
-            return RedirectResponse(f"{base_path(request)}/login?{target}", status_code=303)
+            return to_sign_in(dashboard, request, f"{base_path(request)}/login?{target}")
         view = View(dashboard, request, session, {}, cookie=session)
         return view.finish(await handler(view))
 
@@ -211,9 +205,9 @@ def action(dashboard: Dashboard, handler: Handler) -> Endpoint:
     """A POST that changes something: signed in, the session's CSRF token, ADMIN."""
 
     async def endpoint(request: Request) -> Response:
-        session = dashboard.codec.read(request)
-        if session is None or not session.signed_in:
-            return RedirectResponse(f"{base_path(request)}/login", status_code=303)
+        session = await dashboard.live_session(request)
+        if session is None:
+            return to_sign_in(dashboard, request, f"{base_path(request)}/login")
         form = await read_form(request)
         view = View(dashboard, request, session, form or {}, cookie=session)
         if form is None or not session.csrf_matches(form.get("csrf")):
@@ -223,6 +217,15 @@ def action(dashboard: Dashboard, handler: Handler) -> Endpoint:
         return view.finish(await handler(view))
 
     return endpoint
+
+
+def to_sign_in(dashboard: Dashboard, request: Request, target: str) -> Response:
+    """To the sign-in form; a cookie whose session has ended is replaced, not kept."""
+    response = RedirectResponse(target, status_code=303)
+    cookie = dashboard.codec.read(request)
+    if request.cookies.get(COOKIE) and (cookie is None or cookie.user is not None):
+        dashboard.codec.write(request, response, anonymous())
+    return response
 
 
 def forbidden(view: View, reason: str) -> Response:

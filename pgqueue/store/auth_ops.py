@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,8 @@ class TokenRecord:
 
     name: str
     role: str
+    queues: tuple[str, ...] | None
+    """The queues the token may add jobs to; None: every queue its role allows."""
     expired: bool
     revoked: bool
 
@@ -32,11 +35,23 @@ class AuditEntry:
     detail: dict[str, Any]
 
 
-def create_token(name: str, token_hash: str, role: str, ttl_seconds: int) -> Op[Row | None]:
-    """The new token's row, or None when the name is taken."""
+def create_token(
+    name: str,
+    token_hash: str,
+    role: str,
+    ttl_seconds: int,
+    queues: Sequence[str] | None = None,
+) -> Op[Row | None]:
+    """The new token's row, or None when the name is taken. `queues` scopes the token."""
     return Op(
         query("create_token"),
-        {"name": name, "token_hash": token_hash, "role": role, "ttl_seconds": ttl_seconds},
+        {
+            "name": name,
+            "token_hash": token_hash,
+            "role": role,
+            "ttl_seconds": ttl_seconds,
+            "queues": None if queues is None else list(queues),
+        },
         lambda rows: rows[0] if rows else None,
     )
 
@@ -46,7 +61,14 @@ def find_token(token_hash: str) -> Op[TokenRecord | None]:
         if not rows:
             return None
         row = rows[0]
-        return TokenRecord(row["name"], row["role"], row["expired"], row["revoked"])
+        queues = row["queues"]
+        return TokenRecord(
+            row["name"],
+            row["role"],
+            None if queues is None else tuple(queues),
+            row["expired"],
+            row["revoked"],
+        )
 
     return Op(query("find_token"), {"token_hash": token_hash}, read)
 
@@ -77,3 +99,45 @@ def write_audit(entry: AuditEntry) -> Op[None]:
 
 def read_audit(offset: int, limit: int) -> Op[list[Row]]:
     return Op(query("read_audit"), {"offset": offset, "limit": limit}, lambda rows: rows)
+
+
+@dataclass(frozen=True)
+class SessionStart:
+    """A dashboard sign-in: who, as which role, through which token (None for a JWT)."""
+
+    session_hash: str
+    actor: str
+    role: str
+    token_name: str | None
+    lifetime_seconds: int
+
+
+def start_session(start: SessionStart) -> Op[None]:
+    return Op(
+        query("start_session"),
+        {
+            "session_hash": start.session_hash,
+            "actor": start.actor,
+            "role": start.role,
+            "token_name": start.token_name,
+            "lifetime_seconds": start.lifetime_seconds,
+        },
+        lambda rows: None,
+    )
+
+
+def touch_session(session_hash: str, idle_seconds: int) -> Op[tuple[str, str] | None]:
+    """(actor, role) of a live session, which counts as used now; None when it ended."""
+    return Op(
+        query("touch_session"),
+        {"session_hash": session_hash, "idle_seconds": idle_seconds},
+        lambda rows: (rows[0]["actor"], rows[0]["role"]) if rows else None,
+    )
+
+
+def end_session(session_hash: str) -> Op[bool]:
+    return Op(query("end_session"), {"session_hash": session_hash}, bool)
+
+
+def prune_sessions() -> Op[None]:
+    return Op(query("prune_sessions"), {}, lambda rows: None)

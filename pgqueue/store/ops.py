@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
 from pgqueue.errors import JobNotFoundError, JobStateError
@@ -90,6 +90,7 @@ def _inserted_job(queue: str, spec: JobSpec, row: Row) -> Job:
         created_at=row["created_at"],
         run_at=row["run_at"],
         key=spec.options.key,
+        inserted=True,
     )
 
 
@@ -103,7 +104,10 @@ def _in_spec_order(queue: str, specs: Sequence[JobSpec], rows: list[Row]) -> lis
         row = by_key.get(key) if key is not None else next(fresh, None)
         if row is None:  # a concurrent producer committed the same key mid-statement
             raise KeyRace(key)
-        jobs.append(_inserted_job(queue, spec, row) if row["inserted"] else row_to_job(row))
+        if row["inserted"]:
+            jobs.append(_inserted_job(queue, spec, row))
+        else:
+            jobs.append(replace(row_to_job(row), inserted=False))
     return jobs
 
 

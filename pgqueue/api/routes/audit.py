@@ -31,7 +31,7 @@ async def read_audit(call: Call) -> Any:
       "422": {$ref: "#/components/responses/Error"}
     """
     offset, limit = page(*inputs.page(call.request, DEFAULT_PAGE_END))
-    rows = await call.context.store.read_audit(offset, limit)
+    rows = await call.context.admin.audit.read(offset, limit)
     return [views.audit_entry(row) for row in rows]
 
 

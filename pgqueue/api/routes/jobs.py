@@ -6,6 +6,7 @@ from typing import Any
 
 from starlette.routing import Route
 
+from pgqueue.admin.roles import Action
 from pgqueue.api import inputs, views
 from pgqueue.api.endpoint import Call, endpoint
 from pgqueue.errors import JobNotFoundError
@@ -39,7 +40,7 @@ async def job_detail(call: Call) -> Any:
     return views.job_detail(job, logs)
 
 
-@endpoint(audit="retry_job")
+@endpoint(audit=Action.RETRY_JOB)
 async def retry(call: Call) -> Any:
     """Only a failed job can be retried (409 otherwise); it waits again with fresh attempts.
     ---
@@ -57,7 +58,7 @@ async def retry(call: Call) -> Any:
     return {"id": await call.manager.retry_job(*_target(call))}
 
 
-@endpoint(audit="promote_job")
+@endpoint(audit=Action.PROMOTE_JOB)
 async def promote(call: Call) -> Any:
     """Only a delayed job can be promoted (409 otherwise).
     ---
@@ -75,7 +76,7 @@ async def promote(call: Call) -> Any:
     return {"id": await call.manager.promote_job(*_target(call))}
 
 
-@endpoint(audit="remove_job")
+@endpoint(audit=Action.REMOVE_JOB)
 async def remove(call: Call) -> Any:
     """An active job belongs to its worker and is not removed (409).
     ---

@@ -8,10 +8,11 @@ from typing import Any
 
 from starlette.routing import Route
 
+from pgqueue.admin.errors import ApiError
+from pgqueue.admin.roles import ADMIN, ADMIN_ONLY_QUEUES, SERVICE, Action
 from pgqueue.api import inputs, views
-from pgqueue.api.auth import ADMIN, SERVICE
 from pgqueue.api.endpoint import Call, endpoint
-from pgqueue.api.errors import ApiError
+from pgqueue.models import Job, QueueName
 from pgqueue.options import KNOWN_OPTIONS
 
 DEFAULT_PAGE_END = 99
@@ -102,7 +103,7 @@ async def list_jobs(call: Call) -> Any:
     return [views.job(j) for j in await call.manager.get_jobs(queue, state, start, end)]
 
 
-@endpoint(audit="pause_queue")
+@endpoint(audit=Action.PAUSE_QUEUE)
 async def pause(call: Call) -> Any:
     """Workers take no new jobs from a paused queue; running jobs finish.
     ---
@@ -119,7 +120,7 @@ async def pause(call: Call) -> Any:
     return {"queue": queue, "paused": True}
 
 
-@endpoint(audit="resume_queue")
+@endpoint(audit=Action.RESUME_QUEUE)
 async def resume(call: Call) -> Any:
     """
     ---
@@ -136,7 +137,7 @@ async def resume(call: Call) -> Any:
     return {"queue": queue, "paused": False}
 
 
-@endpoint(audit="clean_queue")
+@endpoint(audit=Action.CLEAN_QUEUE)
 async def clean(call: Call) -> Any:
     """Bull's clean: remove jobs in `status` older than `grace` ms (finished jobs age from
     when they finished).
@@ -176,7 +177,7 @@ async def clean(call: Call) -> Any:
     return {"count": len(removed), "removed": removed}
 
 
-@endpoint(audit="retry_failed_jobs")
+@endpoint(audit=Action.RETRY_FAILED)
 async def retry_failed(call: Call) -> Any:
     """
     ---
@@ -222,7 +223,37 @@ def _job_options(raw: object) -> dict[str, Any]:
     return options
 
 
-@endpoint(roles=(ADMIN, SERVICE), audit="add_job", status=201)
+RAW_EMAIL_FIELDS = ("body", "html")
+
+
+def _may_add(call: Call, queue: str, data: object) -> None:
+    """SERVICE adds only within its scope and never to `cleanup`; nobody sends raw email
+    bodies over HTTP unless the operator allows it (templates are the normal path)."""
+    principal = call.principal
+    if not principal.may_add_to(queue):
+        if principal.role != SERVICE:
+            raise ApiError(403, f"the {principal.role} role may not add jobs")
+        if queue in ADMIN_ONLY_QUEUES:
+            raise ApiError(403, f"only ADMIN may add jobs to the {queue} queue")
+        raise ApiError(403, f"this credential may add jobs only to: {principal.scope}")
+    raw = isinstance(data, dict) and any(f in data for f in RAW_EMAIL_FIELDS)
+    if queue == QueueName.EMAIL.value and raw and not call.context.settings.allow_raw_email:
+        raise ApiError(
+            403,
+            "email jobs over the API use templates: `body` and `html` are refused "
+            "(PGQUEUE_EMAIL_ALLOW_RAW=true allows them)",
+        )
+
+
+def _added(call: Call, job: Job) -> dict[str, Any]:
+    """A caller who may read jobs gets the job; one who may only add gets what identifies
+    its own request, never the data of a job someone else added under the same key."""
+    if call.principal.can_read:
+        return views.job(job)
+    return {"id": job.id, "state": job.state.value, "inserted": bool(job.inserted)}
+
+
+@endpoint(roles=(ADMIN, SERVICE), audit=Action.ADD_JOB, status=201)
 async def add_job(call: Call) -> Any:
     """Options are Bull's (camelCase) or pgqueue's (snake_case) names.
     ---
@@ -253,7 +284,9 @@ async def add_job(call: Call) -> Any:
                   removeOnFail: {}
     responses:
       "201":
-        description: "`data` is the job (an existing one when jobId was added before)."
+        description: >-
+          `data` is the job (an existing one when jobId was added before). A caller
+          who may not read jobs (SERVICE) gets only {id, state, inserted}.
         content:
           application/json:
             schema:
@@ -268,10 +301,11 @@ async def add_job(call: Call) -> Any:
     inputs.only_keys(body, {"name", "data", "opts"})
     options = _job_options(body.get("opts"))
     queue = inputs.path_text(call.request, "queue")
+    _may_add(call, queue, body.get("data"))
     job = await call.manager.add_job(queue, body.get("name"), body.get("data"), **options)  # type: ignore[arg-type]
-    call.detail.update(name=job.name)
+    call.detail.update(name=job.name, inserted=bool(job.inserted))
     call.job_id = job.id
-    return views.job(job)
+    return _added(call, job)
 
 
 ROUTES = [

@@ -6,6 +6,7 @@ from typing import Any
 
 from starlette.routing import Route
 
+from pgqueue.admin.roles import Action
 from pgqueue.api import inputs, views
 from pgqueue.api.endpoint import Call, endpoint
 
@@ -24,7 +25,7 @@ async def list_repeatable(call: Call) -> Any:
     return [views.schedule(entry) for entry in await call.manager.get_repeating_jobs()]
 
 
-@endpoint(audit="remove_repeatable")
+@endpoint(audit=Action.REMOVE_REPEATABLE)
 async def remove_repeatable(call: Call) -> Any:
     """No slot of the schedule fires after this returns.
     ---

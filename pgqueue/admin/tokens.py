@@ -9,8 +9,11 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Sequence
 
+from pgqueue.admin.roles import ROLES
 from pgqueue.errors import InvalidJobError
+from pgqueue.options import validate_queue
 
 PREFIX = "pgq_"
 """Marks a pgqueue token in logs and secret scanners; a JWT never starts with it."""
@@ -19,7 +22,6 @@ DEFAULT_TTL = "30d"
 MAX_TTL_SECONDS = 10 * 365 * 86_400
 _TTL = re.compile(r"(\d{1,10})([smhdw])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
-_ROLE = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@:-]{0,127}")
 
 
@@ -47,10 +49,19 @@ def parse_ttl(text: str) -> int:
 
 
 def normalise_role(role: str) -> str:
-    """Roles are names compared in upper case: `admin` and `ADMIN` are one role."""
-    if not _ROLE.fullmatch(role):
-        raise InvalidJobError(f"role must be a name of letters, digits, _ or -, got {role!r}")
-    return role.upper()
+    """Roles are compared in upper case: `admin` and `ADMIN` are one role. Only the known
+    roles exist; anything else is refused rather than stored as a role nobody checks."""
+    upper = role.strip().upper()
+    if upper not in ROLES:
+        raise InvalidJobError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+    return upper
+
+
+def validate_queues(queues: Sequence[str]) -> tuple[str, ...] | None:
+    """A token's queue scope; none given means every queue its role allows."""
+    if not queues:
+        return None
+    return tuple(dict.fromkeys(validate_queue(q) for q in queues))
 
 
 def validate_name(name: str) -> str:
