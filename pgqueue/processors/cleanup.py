@@ -8,16 +8,20 @@
   except `archives/`, which holds the only copy of archived logs.
 
 Ages can be given in the job's data as `olderThanDays`, `olderThanHours` or
-`olderThanSeconds`. The file sweeps never follow a symbolic link: a link is removed as a
-file would be, and what it points to is never touched. Empty directories left old are
-removed too, never the swept directory itself. Each returns what it removed.
+`olderThanSeconds`. The file sweeps never follow a symbolic link, even one swapped in
+while they run: a link is removed as a file would be, and what it points to is never
+touched. Empty directories left old are removed too, never the swept directory itself,
+and `/` or a home directory is refused as the directory to sweep. Each returns what it
+removed.
 """
 
 from __future__ import annotations
 
+import errno
 import gzip
 import json
 import os
+import stat
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -107,10 +111,32 @@ def old_logs(job: RunningJob) -> dict[str, Any]:
     return {"archived": archived, "files": files}
 
 
+def _forbidden_roots() -> set[Path]:
+    """`/` and every home directory: a sweep there would delete a user's files."""
+    roots = {Path("/"), Path.home().resolve()}
+    try:
+        import pwd
+
+        roots.update(Path(user.pw_dir).resolve() for user in pwd.getpwall() if user.pw_dir)
+    except ImportError:  # not on Unix
+        pass
+    return roots
+
+
 class _Sweep:
-    """Removes entries under `root` last modified before `cutoff` (a Unix time)."""
+    """Removes entries under `root` last modified before `cutoff` (a Unix time).
+
+    The walk goes by directory file descriptor, as `shutil.rmtree` guards itself: each
+    name is looked up relative to its parent's descriptor and never followed, and a
+    directory is entered only if what was opened is what was inspected. A link planted
+    in a race, even where a directory was a moment before, is removed or skipped, never
+    followed.
+    """
 
     def __init__(self, root: Path, cutoff: float, keep: frozenset[str]) -> None:
+        resolved = root.resolve()
+        if resolved in _forbidden_roots():
+            raise UnrecoverableError(f"refusing to sweep {resolved}: it is / or a home directory")
         self.root = root
         self.cutoff = cutoff
         self.keep = keep
@@ -120,8 +146,15 @@ class _Sweep:
         self.failed: list[str] = []
 
     def run(self) -> dict[str, Any]:
-        if self.root.is_dir():
-            self._visit(self.root)
+        try:
+            root_fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
+        except (FileNotFoundError, NotADirectoryError):
+            root_fd = None
+        if root_fd is not None:
+            try:
+                self._visit(root_fd, "")
+            finally:
+                os.close(root_fd)
         return {
             "removed": self.count,
             "bytes": self.bytes,
@@ -129,32 +162,51 @@ class _Sweep:
             "failed": self.failed,
         }
 
-    def _visit(self, directory: Path) -> None:
-        with os.scandir(directory) as listing:
-            entries = list(listing)
-        for entry in entries:
-            if directory == self.root and entry.name in self.keep:
+    def _visit(self, dir_fd: int, where: str) -> None:
+        with os.scandir(dir_fd) as listing:
+            names = [entry.name for entry in listing]
+        for name in names:
+            if not where and name in self.keep:
                 continue
+            path = os.path.join(where, name)
             try:
-                stat = entry.stat(follow_symlinks=False)
-                if entry.is_dir(follow_symlinks=False):
-                    self._visit(Path(entry.path))
-                    if stat.st_mtime < self.cutoff and not os.listdir(entry.path):
-                        os.rmdir(entry.path)
-                        self._note(entry.path, 0)
-                elif stat.st_mtime < self.cutoff:
-                    os.unlink(entry.path)
-                    self._note(entry.path, stat.st_size)
+                found = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+                if stat.S_ISDIR(found.st_mode):
+                    self._enter(dir_fd, name, path, found)
+                    if found.st_mtime < self.cutoff and self._remove_empty(dir_fd, name):
+                        self._note(path, 0)
+                elif found.st_mtime < self.cutoff:
+                    os.unlink(name, dir_fd=dir_fd)
+                    self._note(path, found.st_size)
             except FileNotFoundError:
                 continue  # removed by someone else meanwhile
             except OSError:
-                self.failed.append(os.path.relpath(entry.path, self.root))
+                self.failed.append(path)
+
+    def _enter(self, dir_fd: int, name: str, path: str, seen: os.stat_result) -> None:
+        fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=dir_fd)
+        try:
+            if not os.path.samestat(seen, os.fstat(fd)):
+                raise OSError(errno.EXDEV, "the directory was swapped during the sweep", path)
+            self._visit(fd, path)
+        finally:
+            os.close(fd)
+
+    @staticmethod
+    def _remove_empty(dir_fd: int, name: str) -> bool:
+        try:
+            os.rmdir(name, dir_fd=dir_fd)
+        except OSError as exc:
+            if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
+                return False
+            raise
+        return True
 
     def _note(self, path: str, size: int) -> None:
         self.count += 1
         self.bytes += size
         if len(self.removed) < LISTED:
-            self.removed.append(os.path.relpath(path, self.root))
+            self.removed.append(path)
 
 
 def temp_files(job: RunningJob) -> dict[str, Any]:

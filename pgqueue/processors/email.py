@@ -169,9 +169,18 @@ def _reply_text(raw: bytes | str) -> str:
     return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
 
 
+def require_tls(settings: Settings) -> bool:
+    """Nodemailer's `requireTLS`: by default, exactly when there are credentials to protect."""
+    if settings.smtp_require_tls is not None:
+        return settings.smtp_require_tls
+    return settings.smtp_user is not None
+
+
 def _connect(settings: Settings) -> smtplib.SMTP:
     """A session as SMTP_SECURE says: implicit TLS, else STARTTLS when the server offers
-    it; logged in when SMTP_USER is set."""
+    it; logged in when SMTP_USER is set. Credentials never cross a plain connection: with
+    SMTP_REQUIRE_TLS (the default when SMTP_USER is set) a server without STARTTLS fails
+    the job before AUTH is sent."""
     context = ssl.create_default_context()
     smtp: smtplib.SMTP
     if settings.smtp_secure:
@@ -185,6 +194,12 @@ def _connect(settings: Settings) -> smtplib.SMTP:
         if not settings.smtp_secure and smtp.has_extn("starttls"):
             smtp.starttls(context=context)
             smtp.ehlo()
+        elif not settings.smtp_secure and require_tls(settings):
+            raise UnrecoverableError(
+                f"SMTP server {settings.smtp_host}:{settings.smtp_port} does not offer "
+                "STARTTLS, and SMTP_REQUIRE_TLS is on: nothing was sent, no credentials "
+                "crossed the plain connection (use SMTP_SECURE=true for implicit TLS)"
+            )
         if settings.smtp_user:
             smtp.login(settings.smtp_user, settings.smtp_password or "")
     except BaseException:

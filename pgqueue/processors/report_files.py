@@ -32,18 +32,28 @@ class Report:
     columns: tuple[str, ...]
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""A spreadsheet reads a cell starting with one of these as a formula (OWASP's list)."""
+
+
+def neutralise(text: str) -> str:
+    """A leading `'` makes a spreadsheet show the text instead of running it as a
+    formula; job data and names are whatever producers sent."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def _cell(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, dict | list):
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    return value
+        value = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return neutralise(value) if isinstance(value, str) else value
 
 
 def to_csv(report: Report) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(report.columns)
+    writer.writerow([neutralise(c) for c in report.columns])
     for row in report.sections[report.table]:
         writer.writerow([_cell(row.get(c)) for c in report.columns])
     return out.getvalue()
