@@ -3,14 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
-import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -19,8 +13,10 @@ from pgqueue.config import Settings
 from pgqueue.registry import Registry
 from pgqueue.worker import Worker
 from tests.database import Databases, server_url, with_database
+from tests.helpers import ROOT, RunWorker, free_port, pgqueue_process, wait_for
 
-ROOT = Path(__file__).resolve().parent.parent
+# Older tests import these from here; new ones import them from tests.helpers.
+__all__ = ["ROOT", "RunWorker", "free_port", "pgqueue_process", "wait_for"]
 
 
 @pytest.fixture(scope="session")
@@ -35,6 +31,14 @@ def databases() -> Iterator[Databases]:
 def db_url(databases: Databases) -> Iterator[str]:
     """A freshly migrated database of its own for this test."""
     name = databases.create()
+    yield with_database(databases.url, name)
+    databases.drop(name)
+
+
+@pytest.fixture
+def empty_db_url(databases: Databases) -> Iterator[str]:
+    """A database of its own with no schema yet."""
+    name = databases.create_empty()
     yield with_database(databases.url, name)
     databases.drop(name)
 
@@ -55,9 +59,6 @@ async def manager(db_url: str, settings: Settings) -> AsyncIterator[JobQueueMana
 def sync_manager(db_url: str, settings: Settings) -> Iterator[SyncJobQueueManager]:
     with SyncJobQueueManager(db_url, settings=settings, registry=Registry()) as m:
         yield m
-
-
-RunWorker = Callable[..., Any]
 
 
 @pytest.fixture
@@ -83,41 +84,3 @@ def run_worker(db_url: str, settings: Settings) -> RunWorker:
             await task
 
     return start
-
-
-async def wait_for(
-    predicate: Callable[[], Any], timeout: float = 15.0, interval: float = 0.02
-) -> Any:
-    """Poll `predicate` (sync or async) until truthy; fail the test at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        await asyncio.sleep(interval)
-
-
-def pgqueue_process(
-    args: list[str], db_url: str, env: dict[str, str] | None = None, **kwargs: Any
-) -> subprocess.Popen[str]:
-    """The real CLI in a subprocess, against the test's database."""
-    full_env = {
-        **os.environ,
-        "DATABASE_URL": db_url,
-        "PYTHONPATH": str(ROOT),
-        "PGQUEUE_LOG_FORMAT": "json",
-        **(env or {}),
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "pgqueue", *args],
-        env=full_env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        **kwargs,
-    )

@@ -7,7 +7,7 @@ import pytest
 
 from pgqueue import JobNotFoundError, JobQueueManager, JobState, JobStateError
 from pgqueue.registry import Registry
-from tests.conftest import RunWorker, wait_for
+from tests.helpers import RunWorker, wait_for
 
 
 async def fail_one(manager: JobQueueManager, run_worker: RunWorker, queue: str = "email") -> str:

@@ -10,7 +10,7 @@ import pytest
 
 from pgqueue import JobQueueManager
 from pgqueue.admin.auth import GENERIC_401
-from tests.conftest import RunWorker
+from tests.helpers import RunWorker
 from tests.test_admin import fail_one
 from tests.test_api_support import (
     Api,

@@ -9,7 +9,7 @@ from pgqueue import JobQueueManager, JobState, QueueName
 from pgqueue.registry import Registry
 from pgqueue.types import STAT_FIELDS
 from pgqueue.worker import RunningJob
-from tests.conftest import RunWorker, wait_for
+from tests.helpers import RunWorker, wait_for
 from tests.test_admin import fail_one
 from tests.test_api_support import Api, api, data_of, error_of
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
 from dataclasses import replace
 
 import httpx2
@@ -20,16 +19,10 @@ from pgqueue.asgi import create_app
 from pgqueue.config import Settings
 from pgqueue.db import migrate
 from pgqueue.registry import Registry
-from tests.conftest import RunWorker, pgqueue_process, wait_for
+from tests.helpers import RunWorker, free_port, pgqueue_process, wait_for
 from tests.test_api_support import Api, api, bearer, data_of
 
 __all__ = ["api"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def test_health_and_readiness(api: Api, db_url: str) -> None:

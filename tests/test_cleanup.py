@@ -17,7 +17,7 @@ from pgqueue import CleanupJobType, Job, JobQueueManager, JobState
 from pgqueue.config import Settings
 from pgqueue.processors import register_builtins
 from pgqueue.registry import Registry
-from tests.conftest import RunWorker, wait_for
+from tests.helpers import RunWorker, wait_for
 
 DAY = 86_400
 

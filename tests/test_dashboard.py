@@ -23,7 +23,7 @@ from pgqueue.dashboard import DashboardSettings
 from pgqueue.registry import Registry
 from pgqueue.store import auth_ops
 from pgqueue.store.aio import execute
-from tests.conftest import RunWorker, wait_for
+from tests.helpers import RunWorker, wait_for
 
 HOSTILE = '<img src=x onerror="alert(1)">'
 ROLES = {"ops-admin": "ADMIN", "ops-viewer": "VIEWER", "ci": "DEPLOYER", "gone": "ADMIN"}

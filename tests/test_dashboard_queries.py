@@ -6,7 +6,7 @@ import pytest
 
 from pgqueue import InvalidJobError, JobQueueManager, JobState
 from pgqueue.registry import Registry
-from tests.conftest import RunWorker, wait_for
+from tests.helpers import RunWorker, wait_for
 
 
 async def _finish(manager: JobQueueManager, run_worker: RunWorker) -> None:

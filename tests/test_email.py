@@ -22,7 +22,7 @@ from pgqueue.models import EmailJobType, JobState
 from pgqueue.processors import email as email_processor
 from pgqueue.processors.email import EmailDeferredError, render_email, send_email
 from pgqueue.registry import Registry
-from tests.conftest import RunWorker, wait_for
+from tests.helpers import RunWorker, wait_for
 
 CONTEXTS: dict[str, dict[str, Any]] = {
     "welcome": {"username": "John Doe", "dashboardUrl": "https://app.example.com/dashboard"},

@@ -22,7 +22,7 @@ from pgqueue.models import Job, JobState
 from pgqueue.processors import report as report_processor
 from pgqueue.processors.report import parse_period
 from pgqueue.registry import Registry
-from tests.conftest import RunWorker, wait_for
+from tests.helpers import RunWorker, wait_for
 
 OCT_1 = datetime(2025, 10, 1, tzinfo=UTC)
 PERIOD = {"startDate": "2025-10-01", "endDate": "2025-10-23"}

@@ -10,15 +10,9 @@ import urllib.request
 import pytest
 
 from pgqueue import JobQueueManager, JobState
-from tests.conftest import pgqueue_process, wait_for
+from tests.helpers import free_port, pgqueue_process, wait_for
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def get(url: str) -> tuple[int, dict[str, object]]:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from pgqueue import JobQueueManager
-from tests.conftest import pgqueue_process, wait_for
+from tests.helpers import pgqueue_process, wait_for
 
 pytestmark = pytest.mark.slow
 

@@ -1,0 +1,63 @@
+"""What many tests share: polling with a deadline, the CLI in a subprocess, a free port."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+RunWorker = Callable[..., Any]
+"""The `run_worker` fixture: `async with run_worker(registry, {"queue": n}) as worker:`."""
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now, for a server started in a subprocess."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def wait_for(
+    predicate: Callable[[], Any], timeout: float = 15.0, interval: float = 0.02
+) -> Any:
+    """Poll `predicate` (sync or async) until truthy; fail the test at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(interval)
+
+
+def pgqueue_process(
+    args: list[str], db_url: str, env: dict[str, str] | None = None, **kwargs: Any
+) -> subprocess.Popen[str]:
+    """The real CLI in a subprocess, against the test's database."""
+    full_env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "PYTHONPATH": str(ROOT),
+        "PGQUEUE_LOG_FORMAT": "json",
+        **(env or {}),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "pgqueue", *args],
+        env=full_env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
