@@ -14,7 +14,7 @@ from pgqueue import JobQueueManager, JobState, RunningJob, UnrecoverableError
 from pgqueue.registry import Registry
 from pgqueue.store import ops
 from pgqueue.store.sync import execute
-from tests.conftest import RunWorker, wait_for
+from tests.helpers import RunWorker, wait_for
 
 
 async def finished(manager: JobQueueManager, queue: str, job_id: str) -> Any:
@@ -180,35 +180,42 @@ async def test_delayed_job_runs_at_its_time_not_before(
     manager: JobQueueManager, run_worker: RunWorker
 ) -> None:
     registry = Registry()
-    ran_at: list[float] = []
-    registry.add("notification", "*", lambda job: ran_at.append(time.time()))
+    registry.add("notification", "*", lambda job: None)
     async with run_worker(registry, {"notification": 2}):
         job = await manager.add_delayed_job("notification", "push", {}, 1500)
         assert job.state is JobState.DELAYED and job.run_at is not None
         done = await wait_for(lambda: finished(manager, "notification", job.id))
     assert done.state is JobState.COMPLETED
-    due = job.run_at.timestamp()
-    assert ran_at[0] >= due
-    # Woken by its own timer, not by the poll: well within a second of its time.
-    assert ran_at[0] - due < 1.0
+    # Both times come from the server's clock. How soon after its time a delayed job
+    # starts is a latency, measured by `make bench`.
+    assert done.processed_at is not None and done.processed_at >= job.run_at
 
 
 async def test_idle_worker_is_woken_by_notify(
-    manager: JobQueueManager, run_worker: RunWorker
+    manager: JobQueueManager, run_worker: RunWorker, db_url: str
 ) -> None:
     registry = Registry()
-    started: list[float] = []
-    registry.add("test", "*", lambda job: started.append(time.monotonic()))
+    started: list[str] = []
+    registry.add("test", "*", lambda job: started.append(job.id))
+    # The poll never comes within the test's deadline: only LISTEN/NOTIFY can start the job.
     settings = manager.settings.__class__(
-        poll_interval=30.0, lease_seconds=2, heartbeat_seconds=0.5
+        poll_interval=3600.0, lease_seconds=2, heartbeat_seconds=0.5
     )
     async with run_worker(registry, {"test": 1}, settings):
-        await asyncio.sleep(0.2)  # let the fetcher go idle on its 30 s poll
-        before = time.monotonic()
-        await manager.add_job("test", "ping", {})
-        await wait_for(lambda: started, timeout=5)
-    # With a 30 s poll, only LISTEN/NOTIFY can explain a start this soon.
-    assert started[0] - before < 2.0
+        await wait_for(lambda: a_session_listens(db_url))
+        job = await manager.add_job("test", "ping", {})
+        await wait_for(lambda: started, timeout=15)
+    assert started == [job.id]
+
+
+def a_session_listens(db_url: str) -> bool:
+    """Some session of this database has issued LISTEN and waits for notifications."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND query ILIKE 'LISTEN %' AND state = 'idle'"
+        ).fetchone()
+    return bool(row and row[0])
 
 
 async def test_timeout_fails_the_attempt(manager: JobQueueManager, run_worker: RunWorker) -> None:
