@@ -94,6 +94,13 @@ class Databases:
             conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
         return name
 
+    def create_empty(self) -> str:
+        """A database with nothing in it, for tests that migrate it themselves."""
+        name = f"pgqueue_empty_{os.getpid()}_{next(_counter)}"
+        with self._admin() as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return name
+
     def drop(self, name: str) -> None:
         with self._admin() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -17,8 +17,7 @@ import psycopg
 import pytest
 
 from pgqueue import JobQueueManager, JobState
-from tests.conftest import ROOT, pgqueue_process, wait_for
-from tests.database import with_database
+from tests.helpers import ROOT, pgqueue_process, wait_for
 from tests.workload import RUNS_DDL
 
 pytestmark = pytest.mark.slow
@@ -264,9 +263,12 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
-def test_wheel_carries_migrations_and_migrates(db_url: str, tmp_path: Path) -> None:
-    """`pgqueue migrate` must work from an installed wheel, not only from a checkout."""
-    subprocess.run(
+def test_wheel_carries_migrations_and_migrates(empty_db_url: str, tmp_path: Path) -> None:
+    """`pgqueue migrate` must work from an installed wheel, not only from a checkout.
+
+    The wheel is built with the build backend already installed (a dev dependency), so the
+    test needs no package index."""
+    built = subprocess.run(
         [
             sys.executable,
             "-m",
@@ -274,14 +276,16 @@ def test_wheel_carries_migrations_and_migrates(db_url: str, tmp_path: Path) -> N
             "wheel",
             "--quiet",
             "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
             "-w",
             str(tmp_path),
             str(ROOT),
         ],
-        check=True,
         capture_output=True,
         text=True,
     )
+    assert built.returncode == 0, built.stderr
     wheel = next(tmp_path.glob("pgqueue-*.whl"))
     site = tmp_path / "site"
     with zipfile.ZipFile(wheel) as archive:
@@ -290,33 +294,20 @@ def test_wheel_carries_migrations_and_migrates(db_url: str, tmp_path: Path) -> N
     assert "pgqueue/migrations/env.py" in names
     assert any(n.startswith("pgqueue/migrations/versions/0001") for n in names)
     assert any(n.startswith("pgqueue/store/sql/") for n in names)
-    with psycopg.connect(db_url, autocommit=True) as conn:
-        conn.execute("CREATE DATABASE wheel_check")
-    try:
-        url = with_database(db_url, "wheel_check")
-        result = subprocess.run(
-            [sys.executable, "-c", "from pgqueue.cli import main; main()", "migrate"],
-            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(site), "DATABASE_URL": url},
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-        )
-        assert result.returncode == 0, result.stderr
-        assert (
-            str(site)
-            in subprocess.run(
-                [
-                    sys.executable,
-                    "-c",
-                    "import pgqueue.db.migrate as m; print(m.script_location())",
-                ],
-                env={"PYTHONPATH": str(site)},
-                capture_output=True,
-                text=True,
-                cwd=tmp_path,
-            ).stdout
-        )
-        assert query(url, "SELECT count(*) FROM pgqueue_jobs") == [(0,)]
-    finally:
-        with psycopg.connect(db_url, autocommit=True) as conn:
-            conn.execute("DROP DATABASE wheel_check WITH (FORCE)")
+    result = subprocess.run(
+        [sys.executable, "-c", "from pgqueue.cli import main; main()", "migrate"],
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(site), "DATABASE_URL": empty_db_url},
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    location = subprocess.run(
+        [sys.executable, "-c", "import pgqueue.db.migrate as m; print(m.script_location())"],
+        env={"PYTHONPATH": str(site)},
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert str(site) in location.stdout
+    assert query(empty_db_url, "SELECT count(*) FROM pgqueue_jobs") == [(0,)]
