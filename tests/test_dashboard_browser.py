@@ -11,7 +11,9 @@ import asyncio
 import os
 import shutil
 import socket
-from collections.abc import AsyncIterator
+import subprocess
+import time
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,7 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 from pgqueue import JobQueueManager
 from pgqueue.dashboard import DashboardSettings
 from pgqueue.registry import Registry
-from tests.conftest import ROOT, RunWorker, wait_for
+from tests.helpers import ROOT, RunWorker, wait_for
 from tests.test_dashboard import HOSTILE, create_tokens, dashboard_app
 
 CHROMIUM_ARGS = [
@@ -52,13 +54,48 @@ def chromium_path() -> str:
     return found
 
 
+@pytest.fixture(scope="session")
+def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One headless Chromium for the whole run; each test connects to it over the DevTools
+    protocol and works in a fresh browser context of its own."""
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    process = subprocess.Popen(
+        [
+            chromium_path(),
+            *CHROMIUM_ARGS,
+            "--remote-debugging-port=0",
+            "--remote-debugging-address=127.0.0.1",
+            f"--user-data-dir={profile}",
+            "about:blank",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        # Chromium writes the port it chose to this file once it listens.
+        active = profile / "DevToolsActivePort"
+        deadline = time.monotonic() + 30
+        while not (active.exists() and active.read_text().count("\n") >= 1):
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"chromium did not start (exit code {process.poll()})")
+            time.sleep(0.05)
+        port = active.read_text().split()[0]
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 @pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    executable = chromium_path()
+async def browser(chromium: str) -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield launched
-        await launched.close()
+        connected = await playwright.chromium.connect_over_cdp(chromium)
+        yield connected
+        await connected.close()
 
 
 @pytest.fixture
