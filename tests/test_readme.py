@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from pgqueue import JobQueueManager, JobState
-from tests.conftest import ROOT, wait_for
+from tests.helpers import ROOT, wait_for
 
 BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
 MODULE = re.compile(r"# ([\w/]+\.py)\n")
@@ -102,6 +102,24 @@ async def test_readme_processor_runs_in_a_worker(
     assert done.progress == 100
     logs = await manager.get_job_logs("analytics", job.id)
     assert [entry["message"] for entry in logs] == ["summed 3 values"]
+
+
+async def test_rollback_snippet_keeps_only_the_committed_job(
+    db_url: str, tmp_path: Path, manager: JobQueueManager
+) -> None:
+    """Exiting 0 is not enough: the committed signup's job exists, the rolled-back one not."""
+    [code] = [c for c in snippets() if "session.rollback()" in c]
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=env(db_url),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    jobs = await manager.get_jobs("email", "waiting")
+    assert [(j.name, j.data) for j in jobs] == [("welcome", {"to": "new@example.com"})]
 
 
 async def _completed(manager: JobQueueManager, job_id: str) -> object:
