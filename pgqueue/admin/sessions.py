@@ -26,7 +26,9 @@ class Sessions:
         self.lifetime_seconds = lifetime_seconds
 
     async def start(self, principal: Principal) -> str:
-        """A new session for `principal`; the id goes into the cookie and nowhere else."""
+        """A new session for `principal`; the id goes into the cookie and nowhere else.
+        Sessions over for a day are deleted on the way, so the table stays small."""
+        await self._service.prune_sessions()
         session_id = secrets.token_urlsafe(32)
         await self._service.start_session(
             SessionStart(
