@@ -20,8 +20,7 @@ from pgqueue import JobQueueManager, JobState, UnrecoverableError
 from pgqueue.config import Settings
 from pgqueue.processors import cleanup
 from pgqueue.processors.report_files import Report, to_csv
-from tests.conftest import RunWorker, pgqueue_process, wait_for
-from tests.test_api_service import free_port
+from tests.helpers import RunWorker, free_port, pgqueue_process, wait_for
 from tests.test_email import CERT, KEY, Mailbox, _finished, _registry
 
 # --- finding 4: SMTP credentials never cross a plain connection --------------------------

@@ -19,12 +19,12 @@ from pgqueue import JobQueueManager
 from pgqueue.config import Settings
 from pgqueue.dashboard import DashboardSettings
 from pgqueue.manager.admin import AdminService
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 from tests.test_dashboard import client_for, csrf_of, sign_in
-from tests.test_dashboard_browser import browser
+from tests.test_dashboard_browser import browser, chromium
 from tests.test_dashboard_browser import sign_in as browser_sign_in
 
-__all__ = ["browser"]
+__all__ = ["browser", "chromium"]
 
 
 async def audit_actions(manager: JobQueueManager) -> list[tuple[str, str, str]]:
