@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 QUEUE  ?= email
 
-.PHONY: install run test worker workers api scheduler migrate bench lint format clean
+.PHONY: install run test worker workers api scheduler migrate bench lint format twins clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "pgqueue needs Python 3.11+")'
@@ -41,13 +41,18 @@ bench: install
 	$(BIN)/python -m benchmarks
 
 lint: install
-	$(BIN)/ruff check pgqueue tests alembic benchmarks
-	$(BIN)/ruff format --check pgqueue tests alembic benchmarks
-	$(BIN)/mypy pgqueue
+	$(BIN)/ruff check pgqueue tests alembic benchmarks tools
+	$(BIN)/ruff format --check pgqueue tests alembic benchmarks tools
+	$(BIN)/python tools/twins.py --check
+	$(BIN)/mypy pgqueue tools
 
 format: install
-	$(BIN)/ruff format pgqueue tests alembic benchmarks
-	$(BIN)/ruff check --fix pgqueue tests alembic benchmarks
+	$(BIN)/ruff format pgqueue tests alembic benchmarks tools
+	$(BIN)/ruff check --fix pgqueue tests alembic benchmarks tools
+
+# The blocking twins (manager/sync.py, store/sync.py) are generated from the asyncio sources.
+twins: install
+	$(BIN)/python tools/twins.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,15 +1,17 @@
-"""`JobQueueManager`: the guide's Python API on asyncio."""
+"""`JobQueueManager`: the guide's Python API on asyncio.
+
+`sync.py` is generated from this module (`make twins`); the pool, the one part that
+differs, is in `aio_base.py` and `sync_base.py`.
+"""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any, TypeVar, Unpack
+from typing import Any, Unpack
 
-from pgqueue.config import Settings
-from pgqueue.db.connect import async_pool, resolve_database_url
 from pgqueue.manager import core, schedules
+from pgqueue.manager.aio_base import AsyncManagerBase
 from pgqueue.models import (
     CleanupJobType,
     EmailJobType,
@@ -19,9 +21,8 @@ from pgqueue.models import (
     ReportJobType,
 )
 from pgqueue.options import JobSpec, validate_priority, validate_queue
-from pgqueue.registry import Registration, Registry, default_registry
+from pgqueue.registry import Registration
 from pgqueue.store import dashboard_ops, ops
-from pgqueue.store.aio import AsyncStore
 from pgqueue.types import (
     JobOptions,
     JobOptionsWithoutPriority,
@@ -29,70 +30,12 @@ from pgqueue.types import (
     QueueStats,
 )
 
-T = TypeVar("T")
 
-
-class JobQueueManager:
-    """Produce, inspect and administer jobs. Every method is a coroutine, as in the guide.
+class JobQueueManager(AsyncManagerBase):
+    """Produce, inspect and administer jobs.
 
     `database_url=None` means the environment (`DATABASE_URL`, else the embedded server).
-    The pool opens on first use and belongs to the event loop that first used it.
     """
-
-    def __init__(
-        self,
-        database_url: str | None = None,
-        *,
-        settings: Settings | None = None,
-        registry: Registry | None = None,
-        pool_size: int = 10,
-    ) -> None:
-        self._database_url = database_url
-        self._settings = settings
-        self.registry = registry if registry is not None else default_registry
-        self._pool_size = pool_size
-        self._store: AsyncStore | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._lock: asyncio.Lock | None = None
-
-    @property
-    def settings(self) -> Settings:
-        if self._settings is None:
-            self._settings = Settings.from_env()
-        return self._settings
-
-    @property
-    def database_url(self) -> str:
-        return resolve_database_url(self._database_url)
-
-    async def _open(self) -> AsyncStore:
-        loop = asyncio.get_running_loop()
-        if self._store is not None and self._loop is loop:
-            return self._store
-        if self._lock is None or self._loop is not loop:
-            self._lock, self._loop, self._store = asyncio.Lock(), loop, None
-        async with self._lock:
-            if self._store is None:
-                url = await asyncio.to_thread(resolve_database_url, self._database_url)
-                pool = async_pool(url, max_size=self._pool_size)
-                await pool.open(wait=True)
-                self._store = AsyncStore(pool)
-        return self._store
-
-    async def _run(self, op: ops.Op[T]) -> T:
-        return await (await self._open()).run(op)
-
-    async def close(self) -> None:
-        if self._store is not None and self._loop is asyncio.get_running_loop():
-            await self._store.pool.close()
-        self._store = None
-
-    async def __aenter__(self) -> JobQueueManager:
-        await self._open()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     # --- producing ---------------------------------------------------------------------
 
@@ -120,7 +63,8 @@ class JobQueueManager:
     ) -> Job:
         """Add one job; with `connection=`, inside the caller's transaction."""
         spec = core.build_one(self.settings, queue, name, data, options)
-        return (await self._enqueue(queue, [spec], connection))[0]
+        [job] = await self._enqueue(queue, [spec], connection)
+        return job
 
     async def add_bulk(
         self, queue: str, jobs: Iterable[Mapping[str, Any]], *, connection: object = None

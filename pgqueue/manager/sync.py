@@ -1,15 +1,15 @@
-"""`SyncJobQueueManager`: the same API, blocking, for code without an event loop."""
+"""Generated from `pgqueue/manager/aio.py` by `make twins` (tools/twins.py).
+
+Edit that file, not this one: `make lint` fails when the two disagree."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any, TypeVar, Unpack
+from typing import Any, Unpack
 
-from pgqueue.config import Settings
-from pgqueue.db.connect import resolve_database_url, sync_pool
 from pgqueue.manager import core, schedules
+from pgqueue.manager.sync_base import SyncManagerBase
 from pgqueue.models import (
     CleanupJobType,
     EmailJobType,
@@ -19,9 +19,8 @@ from pgqueue.models import (
     ReportJobType,
 )
 from pgqueue.options import JobSpec, validate_priority, validate_queue
-from pgqueue.registry import Registration, Registry, default_registry
+from pgqueue.registry import Registration
 from pgqueue.store import dashboard_ops, ops
-from pgqueue.store.sync import SyncStore
 from pgqueue.types import (
     JobOptions,
     JobOptionsWithoutPriority,
@@ -29,60 +28,12 @@ from pgqueue.types import (
     QueueStats,
 )
 
-T = TypeVar("T")
 
+class SyncJobQueueManager(SyncManagerBase):
+    """Produce, inspect and administer jobs.
 
-class SyncJobQueueManager:
-    """Blocking twin of `JobQueueManager`; safe to share between threads."""
-
-    def __init__(
-        self,
-        database_url: str | None = None,
-        *,
-        settings: Settings | None = None,
-        registry: Registry | None = None,
-        pool_size: int = 10,
-    ) -> None:
-        self._database_url = database_url
-        self._settings = settings
-        self.registry = registry if registry is not None else default_registry
-        self._pool_size = pool_size
-        self._store: SyncStore | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def settings(self) -> Settings:
-        if self._settings is None:
-            self._settings = Settings.from_env()
-        return self._settings
-
-    @property
-    def database_url(self) -> str:
-        return resolve_database_url(self._database_url)
-
-    def _open(self) -> SyncStore:
-        with self._lock:
-            if self._store is None:
-                pool = sync_pool(resolve_database_url(self._database_url), max_size=self._pool_size)
-                pool.open(wait=True)
-                self._store = SyncStore(pool)
-            return self._store
-
-    def _run(self, op: ops.Op[T]) -> T:
-        return self._open().run(op)
-
-    def close(self) -> None:
-        with self._lock:
-            if self._store is not None:
-                self._store.pool.close()
-            self._store = None
-
-    def __enter__(self) -> SyncJobQueueManager:
-        self._open()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    `database_url=None` means the environment (`DATABASE_URL`, else the embedded server).
+    """
 
     # --- producing ---------------------------------------------------------------------
 
@@ -108,14 +59,15 @@ class SyncJobQueueManager:
         connection: object = None,
         **options: Unpack[JobOptions],
     ) -> Job:
-        """Blocking twin of `JobQueueManager.add_job`."""
+        """Add one job; with `connection=`, inside the caller's transaction."""
         spec = core.build_one(self.settings, queue, name, data, options)
-        return self._enqueue(queue, [spec], connection)[0]
+        [job] = self._enqueue(queue, [spec], connection)
+        return job
 
     def add_bulk(
         self, queue: str, jobs: Iterable[Mapping[str, Any]], *, connection: object = None
     ) -> list[Job]:
-        """Blocking twin of `JobQueueManager.add_bulk`."""
+        """Add many jobs in one round trip: `[{"name": …, "data": …, "opts": {…}}, …]`."""
         return self._enqueue(queue, core.build_bulk(self.settings, queue, jobs), connection)
 
     def add_delayed_job(
@@ -128,7 +80,7 @@ class SyncJobQueueManager:
         connection: object = None,
         **options: Unpack[JobOptionsWithoutTiming],
     ) -> Job:
-        """Blocking twin of `JobQueueManager.add_delayed_job`."""
+        """Add a job that becomes ready `delay` ms from now."""
         return self.add_job(
             queue, name, data, connection=connection, **core.delayed_options(delay, options)
         )
@@ -143,7 +95,7 @@ class SyncJobQueueManager:
         connection: object = None,
         **options: Unpack[JobOptionsWithoutTiming],
     ) -> Job:
-        """Blocking twin of `JobQueueManager.add_scheduled_job`."""
+        """Add a job that becomes ready at `run_at` (a naive datetime is local time)."""
         return self.add_job(
             queue, name, data, connection=connection, **core.scheduled_options(run_at, options)
         )
@@ -181,22 +133,27 @@ class SyncJobQueueManager:
             QueueName.CLEANUP, str(cleanup_type), data, **validate_priority(priority), **options
         )
 
+    # --- processing --------------------------------------------------------------------
+
     def process_jobs(
         self, queue: str, name: str, fn: Callable[[Any], Any], concurrency: int | None = None
     ) -> Registration:
-        """Blocking twin of `JobQueueManager.process_jobs`."""
+        """Register `fn` for `name` jobs of `queue` (`"*"`: all); workers that import the
+        registering module run it (`pgqueue worker --import MOD`)."""
         return self.registry.add(queue, name, fn, concurrency)
 
     # --- monitoring --------------------------------------------------------------------
 
     def get_queue_stats(self, queue: str) -> QueueStats:
         validate_queue(queue)
-        return core.queue_stats(self._run(ops.queue_stats(queue)).get(queue))
+        found = self._run(ops.queue_stats(queue))
+        return core.queue_stats(found.get(queue))
 
     def get_all_queue_stats(self) -> dict[str, QueueStats]:
         return core.all_stats(self._run(ops.queue_stats(None)))
 
     def get_jobs(self, queue: str, state: str, start: int = 0, end: int = -1) -> list[Job]:
+        """Jobs in one state, newest first; `start`/`end` are Bull's inclusive range."""
         validate_queue(queue)
         offset, limit = core.page(start, end)
         return self._run(ops.list_jobs(queue, core.job_state(state), offset, limit))
@@ -221,20 +178,24 @@ class SyncJobQueueManager:
     # --- administering -----------------------------------------------------------------
 
     def retry_job(self, queue: str, job_id: str | int) -> str:
+        """Put a failed job back in line with fresh attempts; returns its id."""
         validate_queue(queue)
         return self._run(ops.retry_job(queue, core.job_ref(job_id)))
 
     def promote_job(self, queue: str, job_id: str | int) -> str:
+        """Run a delayed job now; returns its id."""
         validate_queue(queue)
         return self._run(ops.promote_job(queue, core.job_ref(job_id)))
 
     def remove_job(self, queue: str, job_id: str | int) -> str:
+        """Delete a job that is not active; returns its id."""
         validate_queue(queue)
         return self._run(ops.remove_job(queue, core.job_ref(job_id)))
 
     def clean_queue(
         self, queue: str, grace: int, status: str = "completed", limit: int | None = None
     ) -> list[str]:
+        """Remove jobs in `status` older than `grace` ms; returns the removed ids."""
         validate_queue(queue)
         grace_ms, state, cap = core.clean_args(grace, status, limit)
         return self._run(ops.clean(queue, grace_ms, state, cap))
@@ -253,22 +214,23 @@ class SyncJobQueueManager:
     def get_queue_activity(
         self, window_seconds: int = 3600
     ) -> dict[str, dashboard_ops.QueueActivity]:
-        """Blocking twin of `JobQueueManager.get_queue_activity`."""
+        """Per queue with ready or recently finished jobs: oldest waiting age, and jobs
+        completed and failed in the last `window_seconds` (the dashboard's overview)."""
         return self._run(dashboard_ops.queue_activity(window_seconds))
 
     def search_jobs(self, queue: str, text: str, start: int = 0, end: int = -1) -> list[Job]:
-        """Blocking twin of `JobQueueManager.search_jobs`."""
+        """Jobs of any state whose id or key is `text` or whose name contains it."""
         validate_queue(queue)
         offset, limit = core.page(start, end)
         return self._run(dashboard_ops.search_jobs(queue, text, offset, limit))
 
     def retry_failed_jobs(self, queue: str) -> int:
-        """Blocking twin of `JobQueueManager.retry_failed_jobs`."""
+        """Put every failed job of `queue` back in line with fresh attempts; returns how many."""
         validate_queue(queue)
         return self._run(dashboard_ops.retry_failed_jobs(queue))
 
     def promote_delayed_jobs(self, queue: str) -> int:
-        """Blocking twin of `JobQueueManager.promote_delayed_jobs`."""
+        """Make every delayed job of `queue` ready now; returns how many."""
         validate_queue(queue)
         return self._run(dashboard_ops.promote_delayed_jobs(queue))
 
@@ -289,7 +251,9 @@ class SyncJobQueueManager:
         key: str | None = None,
         **options: Unpack[JobOptionsWithoutTiming],
     ) -> str:
-        """Blocking twin of `JobQueueManager.add_repeating_job`."""
+        """Add a job that repeats on `cron` (5 fields, or 6 with seconds first) in `tz`, or
+        every `every` ms; returns the schedule's key. The same queue, name, cron and tz is
+        the same schedule: adding it again updates it. `pgqueue scheduler` fires it."""
         return self._run(
             schedules.add(
                 self.settings,
@@ -308,15 +272,18 @@ class SyncJobQueueManager:
         )
 
     def get_repeating_jobs(self) -> list[dict[str, Any]]:
-        """Blocking twin of `JobQueueManager.get_repeating_jobs`."""
+        """Every schedule: key, queue, name, cron, tz, next_run (None once done), every,
+        last_run, count, limit, start_date, end_date, data, opts."""
         return self._run(schedules.listing())
 
     def remove_repeating_job(self, key: str) -> None:
-        """Blocking twin of `JobQueueManager.remove_repeating_job`."""
+        """Delete a schedule; no slot fires after this returns. Raises
+        `JobNotFoundError` when no schedule has `key`."""
         self._run(schedules.remove(key))
 
     def schedule_daily_cleanup(self, tz: str = "UTC") -> list[str]:
-        """Blocking twin of `JobQueueManager.schedule_daily_cleanup`."""
+        """The guide's `scheduleDailyCleanup`: the four cleanup jobs on their crons.
+        Calling it again changes nothing; returns the schedules' keys."""
         return [
             self.add_repeating_job(schedules.DAILY_CLEANUP_QUEUE, str(kind), {}, cron, tz=tz)
             for kind, cron in schedules.DAILY_CLEANUP

@@ -1,4 +1,6 @@
-"""Runs store operations blocking: our pool, or the caller's connection."""
+"""Generated from `pgqueue/store/aio.py` by `make twins` (tools/twins.py).
+
+Edit that file, not this one: `make lint` fails when the two disagree."""
 
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ def execute(conn: Connection[Any], op: Op[T]) -> T:
 
 
 class SyncStore:
-    """Blocking twin of `AsyncStore`."""
+    """Every operation is one round trip on a pooled autocommit connection."""
 
     def __init__(self, pool: ConnectionPool) -> None:
         self.pool = pool
