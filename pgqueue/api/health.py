@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from pgqueue.api.context import context
 from pgqueue.api.metrics import read_snapshot
-from pgqueue.db import migrate
+from pgqueue.manager.admin import AdminService
 
 READY_TIMEOUT_SECONDS = 5.0
 METRICS_CACHE_SECONDS = 5.0
@@ -23,7 +23,7 @@ METRICS_CACHE_SECONDS = 5.0
 
 @cache
 def head_revision() -> str | None:
-    return migrate.head_revision()
+    return AdminService.head_revision()
 
 
 async def healthz(request: Request) -> Response:

@@ -33,8 +33,11 @@ BASE: dict[str, Any] = {
         "version": "1",
         "description": (
             "Monitor and administer pgqueue's queues and jobs. Every route under "
-            "/api/v1/jobs needs `Authorization: Bearer <token>` with the ADMIN role "
-            "(adding a job also accepts SERVICE)."
+            "/api/v1/jobs needs `Authorization: Bearer <token>`: ADMIN may do everything, "
+            "VIEWER may read everything and change nothing, SERVICE may only add jobs "
+            "(to the queues its token is scoped to, never to cleanup). 401 without a "
+            "valid credential, 403 with the wrong role or scope, 429 with Retry-After "
+            "after too many failed authentications from one address."
         ),
     },
     "security": [{"bearer": []}],

@@ -13,6 +13,7 @@ from typing import Any
 
 import psycopg
 
+from pgqueue.db import migrate
 from pgqueue.manager.aio import JobQueueManager
 from pgqueue.store import auth_ops, health_ops, metrics_ops
 from pgqueue.store.auth_ops import AuditEntry, SessionStart, TokenRecord
@@ -76,6 +77,11 @@ class AdminService:
 
     async def prune_sessions(self) -> None:
         await self.manager._run(auth_ops.prune_sessions())
+
+    @staticmethod
+    def head_revision() -> str | None:
+        """The revision this installation's migrations end at (read from its files)."""
+        return migrate.head_revision()
 
     async def schema_revision(self) -> str | None:
         """None when pgqueue's schema was never migrated into this database."""
