@@ -96,6 +96,7 @@ PAGES = [
     "/admin/queues/email/jobs/1",
     "/admin/schedules",
     "/admin/workers",
+    "/admin/tokens",
     "/admin/audit",
 ]
 ACTIONS = [

@@ -117,6 +117,26 @@ async def test_failed_sign_ins_are_audited_and_limited(
     assert actions[3] == ("ops-admin", "sign_in", "success")
 
 
+async def test_the_tokens_page_shows_roles_and_scopes_never_a_token(
+    manager: JobQueueManager, tokens: dict[str, str], db_url: str
+) -> None:
+    from pgqueue.admin.tokens import new_token, token_hash
+
+    secret = new_token()
+    await AdminService(manager).create_token(
+        "mailer", token_hash(secret), "SERVICE", 3600, ["email", "notification"]
+    )
+    async with client_for(manager) as client:
+        await sign_in(client, tokens["ops-viewer"])
+        page = (await client.get("/admin/tokens")).text
+    row = page[page.index('data-token="mailer"') :].split("</tr>")[0]
+    assert "SERVICE" in row and "email, notification" in row and "active" in row
+    gone = page[page.index('data-token="gone"') :].split("</tr>")[0]
+    assert "revoked" in gone
+    assert secret not in page and token_hash(secret) not in page
+    assert not any(t in page for t in tokens.values())
+
+
 async def test_cookie_secure_always_marks_the_cookie_secure_over_plain_http(
     manager: JobQueueManager, tokens: dict[str, str]
 ) -> None:

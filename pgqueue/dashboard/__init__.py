@@ -58,6 +58,7 @@ def dashboard_mount(settings: DashboardSettings | None = None, path: str = "/adm
         get("/schedules", pages.schedules, "schedules"),
         post("/schedules/remove", actions.remove_schedule, "remove_schedule"),
         get("/workers", pages.workers, "workers"),
+        get("/tokens", pages.tokens, "tokens"),
         get("/audit", pages.audit, "audit"),
     ]
     return Mount(path, routes=routes, middleware=[Middleware(SecurityHeaders)], name="dashboard")

@@ -107,6 +107,11 @@ def bad_request(view: View, message: str) -> Response:
     return view.render("error.html", status=400, title="Bad request", message=message)
 
 
+async def tokens(view: View) -> Response:
+    """Who holds which role and scope: the same list as `pgqueue token list`."""
+    return view.render("tokens.html", tokens=await view.admin.service.list_tokens())
+
+
 async def audit(view: View) -> Response:
     number = _page_number(view)
     size = view.settings.page_size
