@@ -35,7 +35,8 @@ class QueueName(StrEnum):
 
 class JobState(StrEnum):
     """What a user sees. `delayed` and `paused` are derived: a waiting row whose run time
-    is in the future is delayed; a ready row in a paused queue is paused, as in Bull."""
+    is in the future is delayed; a ready row in a paused queue is paused, as in Bull.
+    `cancelled` is final: only `retry_job` brings such a job back."""
 
     WAITING = "waiting"
     DELAYED = "delayed"
@@ -43,6 +44,7 @@ class JobState(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     PAUSED = "paused"
+    CANCELLED = "cancelled"
 
 
 class EmailJobType(StrEnum):
@@ -99,6 +101,8 @@ class Job:
     inserted: bool | None = field(default=None, compare=False, repr=False)
     """From `add_job`/`add_bulk`: True when this call inserted the job, False when its
     `job_id` named a job that already existed; None for a job read back later."""
+    cancelled_by: str | None = None
+    """Who cancelled the job (`cancel_job`'s `by`); when is `finished_at`."""
 
     @property
     def timestamp(self) -> int | None:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pgqueue.config import queue_config
@@ -47,6 +48,7 @@ KNOWN_OPTIONS = frozenset(
         "remove_on_complete",
         "remove_on_fail",
         "timeout",
+        "lifo",
     }
 )
 
@@ -178,6 +180,7 @@ class ResolvedOptions:
     key: str | None
     keep_completed: Retention
     keep_failed: Retention
+    lifo: bool = False
 
 
 @dataclass(frozen=True)
@@ -229,6 +232,14 @@ def _resolve(queue: str, options: Mapping[str, Any]) -> ResolvedOptions:
         opts.get("remove_on_fail", DEFAULT_REMOVE_ON_FAIL), "remove_on_fail"
     )
 
+    lifo = opts.get("lifo", False)
+    if not isinstance(lifo, bool):
+        raise InvalidJobError(f"lifo must be true or false, got {lifo!r}")
+    if lifo and (delay or run_at is not None):
+        raise InvalidJobError(
+            "lifo puts a ready job first; it cannot be combined with delay or run_at"
+        )
+
     timeout = opts.get("timeout")
     if timeout is not None:
         timeout = _whole(timeout, "timeout", 1, MAX_DELAY_MS)
@@ -247,6 +258,8 @@ def _resolve(queue: str, options: Mapping[str, Any]) -> ResolvedOptions:
         stored["job_id"] = key
     if run_at is not None:
         stored["run_at"] = run_at.isoformat()
+    if lifo:
+        stored["lifo"] = True
     return ResolvedOptions(
         opts=stored,
         opts_json=json.dumps(stored, separators=(",", ":")),
@@ -257,7 +270,26 @@ def _resolve(queue: str, options: Mapping[str, Any]) -> ResolvedOptions:
         key=key,
         keep_completed=keep_completed,
         keep_failed=keep_failed,
+        lifo=lifo,
     )
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_lifo_lock = threading.Lock()
+_lifo_last = _EPOCH
+
+
+def lifo_run_at() -> datetime:
+    """A LIFO job's run time: now mirrored about the epoch, so a later job sorts before
+    every earlier one of its priority, and before every FIFO job, in the claim's existing
+    order (priority, run_at, id). Strictly decreasing within a process, so the jobs of one
+    `add_bulk` come out last-in first-out too; across hosts the order follows their
+    clocks."""
+    global _lifo_last
+    with _lifo_lock:
+        now = max(datetime.now(UTC), _lifo_last + timedelta(microseconds=1))
+        _lifo_last = now
+    return _EPOCH - (now - _EPOCH)
 
 
 def _resolve_cached(
@@ -290,11 +322,14 @@ def build_spec(
     validate_queue(queue)
     validate_name(name)
     assert isinstance(name, str)
+    resolved = _resolve_cached(queue, options, cache)
+    if resolved.lifo:
+        resolved = replace(resolved, run_at=lifo_run_at())
     return JobSpec(
         name=name,
         data={} if data is None else data,
         data_json=encode_json({} if data is None else data, "job data", max_payload_bytes),
-        options=_resolve_cached(queue, options, cache),
+        options=resolved,
     )
 
 

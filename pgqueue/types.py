@@ -50,6 +50,7 @@ class JobOptionsWithoutPriority(TypedDict, total=False):
     timeout: int
     delay: int
     run_at: datetime
+    lifo: bool
 
 
 class JobOptions(JobOptionsWithoutTiming, total=False):
@@ -57,6 +58,8 @@ class JobOptions(JobOptionsWithoutTiming, total=False):
 
     delay: int
     run_at: datetime
+    lifo: bool
+    """Run before the jobs already waiting at this priority (not with delay or run_at)."""
 
 
 class QueueStats(TypedDict):
@@ -68,9 +71,10 @@ class QueueStats(TypedDict):
     failed: int
     delayed: int
     paused: int
+    cancelled: int
 
 
-StatField = Literal["waiting", "active", "completed", "failed", "delayed", "paused"]
+StatField = Literal["waiting", "active", "completed", "failed", "delayed", "paused", "cancelled"]
 STAT_FIELDS: Final[tuple[StatField, ...]] = (
     "waiting",
     "active",
@@ -78,5 +82,6 @@ STAT_FIELDS: Final[tuple[StatField, ...]] = (
     "failed",
     "delayed",
     "paused",
+    "cancelled",
 )
 """The keys of `QueueStats`, in the order tables show them."""

@@ -38,7 +38,8 @@ async def test_all_queue_stats_lists_the_eight_queues_then_others(
     for counts in data.values():
         assert set(counts) == set(STAT_FIELDS)
     assert data["email"] == {
-        "waiting": 1, "active": 0, "completed": 0, "failed": 0, "delayed": 1, "paused": 0
+        "waiting": 1, "active": 0, "completed": 0, "failed": 0, "delayed": 1, "paused": 0,
+        "cancelled": 0,
     }  # fmt: skip
     assert data["my-own"]["waiting"] == 1
     assert data_of(await api.get(f"{Q}/email/stats")) == data["email"]
@@ -120,7 +121,7 @@ async def test_retry_a_failed_job_then_409_once_it_waits(
     job = await manager.get_job("email", job_id)
     assert job is not None and job.state is JobState.WAITING and job.attempts_made == 0
     error = error_of(await api.post(f"{Q}/email/job/{job_id}/retry"), 409)
-    assert error["code"] == "CONFLICT" and "only failed jobs" in error["message"]
+    assert error["code"] == "CONFLICT" and "only failed or cancelled jobs" in error["message"]
     assert error_of(await api.post(f"{Q}/email/job/987654/retry"), 404)["code"] == "NOT_FOUND"
     assert error_of(await api.post(f"{Q}/report/job/{job_id}/retry"), 404)["code"] == "NOT_FOUND"
 

@@ -15,7 +15,7 @@ from pgqueue.models import JobState
 from pgqueue.types import QueueStats
 
 STATES = [s.value for s in JobState]
-CLEANABLE = ["completed", "failed", "waiting", "delayed", "paused"]
+CLEANABLE = ["completed", "failed", "waiting", "delayed", "paused", "cancelled"]
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from pgqueue.models import (
 )
 from pgqueue.options import JobSpec, validate_priority, validate_queue
 from pgqueue.registry import Registration
-from pgqueue.store import dashboard_ops, ops
+from pgqueue.store import dashboard_ops, feature_ops, ops
 from pgqueue.types import (
     JobOptions,
     JobOptionsWithoutPriority,
@@ -235,6 +235,53 @@ class JobQueueManager(AsyncManagerBase):
         """Make every delayed job of `queue` ready now; returns how many."""
         validate_queue(queue)
         return await self._run(dashboard_ops.promote_delayed_jobs(queue))
+
+    # --- queue features ----------------------------------------------------------------
+
+    async def cancel_job(self, queue: str, job_id: str | int, *, by: str | None = None) -> str:
+        """End a waiting, delayed or active job in the state `cancelled`; returns its id.
+        A running `async def` processor is cancelled; a plain `def` one sees
+        `job.cancel_requested`. `by` says who cancelled (default: user@host)."""
+        validate_queue(queue)
+        ref = core.job_ref(job_id)
+        return await self._run(feature_ops.cancel_job(queue, ref, core.cancelled_by(by)))
+
+    async def wait_for_job(self, queue: str, job_id: str | int, timeout: float = 30) -> Job:
+        """The job once it is completed, failed or cancelled (BullMQ's
+        `waitUntilFinished`); `TimeoutError` after `timeout` seconds. Woken by NOTIFY,
+        not polling. A job deleted as it finished (`remove_on_complete=True`) raises
+        `JobNotFoundError`."""
+        validate_queue(queue)
+        ref = core.job_ref(job_id)
+        return await self._wait_until_finished(queue, ref, core.wait_timeout(timeout))
+
+    async def set_rate_limit(self, queue: str, max: int | None, duration: int = 1000) -> None:
+        """At most `max` jobs of `queue` start in any `duration` ms, across every worker
+        process and host (BullMQ's limiter). `max=None` removes the limit."""
+        validate_queue(queue)
+        args = core.rate_limit_args(max, duration)
+        if args is None:
+            await self._run(feature_ops.clear_rate_limit(queue))
+        else:
+            await self._run(feature_ops.set_rate_limit(queue, *args))
+
+    async def set_global_concurrency(self, queue: str, n: int | None) -> None:
+        """At most `n` jobs of `queue` active at once across all workers; None removes
+        the limit."""
+        validate_queue(queue)
+        value = core.concurrency_arg(n)
+        if value is None:
+            await self._run(feature_ops.clear_global_concurrency(queue))
+        else:
+            await self._run(feature_ops.set_global_concurrency(queue, value))
+
+    async def get_queue_limits(
+        self, queue: str | None = None
+    ) -> dict[str, feature_ops.QueueLimits]:
+        """Queues with a limit: the limit, and how many ready jobs it holds back now."""
+        if queue is not None:
+            validate_queue(queue)
+        return await self._run(feature_ops.queue_limits(queue))
 
     # --- repeating jobs ----------------------------------------------------------------
 

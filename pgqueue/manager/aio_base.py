@@ -11,7 +11,9 @@ from typing import Self, TypeVar
 
 from pgqueue.config import Settings
 from pgqueue.db.connect import async_pool, resolve_database_url
+from pgqueue.models import Job
 from pgqueue.registry import Registry, default_registry
+from pgqueue.store import feature_ops, waiting
 from pgqueue.store.aio import AsyncStore
 from pgqueue.store.ops import Op
 
@@ -65,6 +67,14 @@ class AsyncManagerBase:
     async def _run(self, op: Op[T]) -> T:
         store = await self._open()
         return await store.run(op)
+
+    async def _wait_until_finished(self, queue: str, job_id: str | int, timeout: float) -> Job:
+        """The blocking and the asyncio waits differ in their LISTEN connection."""
+        store = await self._open()
+        url = await asyncio.to_thread(resolve_database_url, self._database_url)
+        return await waiting.wait_async(
+            url, lambda: store.run(feature_ops.job_outcome(queue, job_id)), queue, job_id, timeout
+        )
 
     async def close(self) -> None:
         if self._store is not None and self._loop is asyncio.get_running_loop():

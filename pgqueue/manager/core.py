@@ -6,6 +6,8 @@ shells differ only in how they run the operation.
 
 from __future__ import annotations
 
+import getpass
+import socket
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -17,7 +19,14 @@ from pgqueue.options import JobSpec, OptionsCache, build_spec, validate_queue
 from pgqueue.types import QueueStats
 
 CLEANABLE_STATES = frozenset(
-    {JobState.COMPLETED, JobState.FAILED, JobState.WAITING, JobState.DELAYED, JobState.PAUSED}
+    {
+        JobState.COMPLETED,
+        JobState.FAILED,
+        JobState.WAITING,
+        JobState.DELAYED,
+        JobState.PAUSED,
+        JobState.CANCELLED,
+    }
 )
 MAX_BULK = 100_000
 KEY_RACE_RETRIES = 3
@@ -118,6 +127,7 @@ def queue_stats(counts: Mapping[str, int] | None) -> QueueStats:
         failed=c.get("failed", 0),
         delayed=c.get("delayed", 0),
         paused=c.get("paused", 0),
+        cancelled=c.get("cancelled", 0),
     )
 
 
@@ -140,3 +150,57 @@ def key_race_error(queue: str) -> PgQueueError:
     return PgQueueError(
         f"could not add to {queue!r}: other producers kept adding the same job_id concurrently"
     )
+
+
+MAX_LIMIT = 2**31 - 1
+MAX_WAIT_SECONDS = 7 * 86_400
+
+
+def rate_limit_args(max_jobs: object, duration: object) -> tuple[int, int] | None:
+    """`(max, duration ms)`, or None to remove the limit."""
+    if max_jobs is None:
+        return None
+    for value, what in ((max_jobs, "max"), (duration, "duration")):
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_LIMIT:
+            raise InvalidJobError(
+                f"rate limit {what} must be a whole number between 1 and {MAX_LIMIT}, got {value!r}"
+            )
+    assert isinstance(max_jobs, int) and isinstance(duration, int)
+    return max_jobs, duration
+
+
+def concurrency_arg(n: object) -> int | None:
+    if n is None:
+        return None
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_LIMIT:
+        raise InvalidJobError(
+            f"global concurrency must be a whole number between 1 and {MAX_LIMIT} or None, "
+            f"got {n!r}"
+        )
+    return n
+
+
+def wait_timeout(timeout: object) -> float:
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, int | float)
+        or not 0 < timeout <= MAX_WAIT_SECONDS
+    ):
+        raise InvalidJobError(
+            f"timeout must be a number of seconds above 0 and at most {MAX_WAIT_SECONDS}, "
+            f"got {timeout!r}"
+        )
+    return float(timeout)
+
+
+def cancelled_by(by: object) -> str:
+    """Who cancels: the caller's words, else the user and host of this process."""
+    if by is None:
+        try:
+            user = getpass.getuser()
+        except Exception:  # no login name in some containers
+            user = "unknown"
+        return f"{user}@{socket.gethostname()}"
+    if not isinstance(by, str) or not by.strip() or len(by) > 255:
+        raise InvalidJobError(f"by must be a non-empty string of at most 255, got {by!r}")
+    return by

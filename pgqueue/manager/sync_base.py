@@ -10,7 +10,9 @@ from typing import Self, TypeVar
 
 from pgqueue.config import Settings
 from pgqueue.db.connect import resolve_database_url, sync_pool
+from pgqueue.models import Job
 from pgqueue.registry import Registry, default_registry
+from pgqueue.store import feature_ops, waiting
 from pgqueue.store.ops import Op
 from pgqueue.store.sync import SyncStore
 
@@ -56,6 +58,17 @@ class SyncManagerBase:
     def _run(self, op: Op[T]) -> T:
         store = self._open()
         return store.run(op)
+
+    def _wait_until_finished(self, queue: str, job_id: str | int, timeout: float) -> Job:
+        """Blocking twin of `AsyncManagerBase._wait_until_finished`."""
+        store = self._open()
+        return waiting.wait_sync(
+            self.database_url,
+            lambda: store.run(feature_ops.job_outcome(queue, job_id)),
+            queue,
+            job_id,
+            timeout,
+        )
 
     def close(self) -> None:
         with self._lock:

@@ -34,6 +34,13 @@ class AsyncStore:
                     return await execute(conn, op)
             return await execute(conn, op)
 
+    async def run_after(self, first: Op[Any], op: Op[T]) -> T:
+        """`first`, then `op`, in one transaction: `op` gets a snapshot taken after
+        `first` ran, so it sees whatever committed while `first` waited for a lock."""
+        async with self.pool.connection() as conn, conn.transaction():
+            await execute(conn, first)
+            return await execute(conn, op)
+
     async def run_in(self, connection: object, op: Op[T]) -> T:
         """Run on the caller's connection, in its transaction, behind a savepoint."""
         conn = await async_driver_connection(connection)

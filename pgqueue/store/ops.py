@@ -70,6 +70,7 @@ def row_to_job(row: Row, state: JobState | None = None) -> Job:
         finished_at=row.get("finished_at"),
         run_at=row.get("run_at"),
         key=row.get("key"),
+        cancelled_by=row.get("cancelled_by"),
     )
 
 
@@ -300,7 +301,7 @@ def retry_job(queue: str, job_id: str | int) -> Op[str]:
     return Op(
         query("retry_job"),
         {"queue": queue, **_id_and_key(job_id)},
-        _transition(queue, job_id, "retried", "failed"),
+        _transition(queue, job_id, "retried", "failed or cancelled"),
     )
 
 

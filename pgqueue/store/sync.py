@@ -36,6 +36,13 @@ class SyncStore:
                     return execute(conn, op)
             return execute(conn, op)
 
+    def run_after(self, first: Op[Any], op: Op[T]) -> T:
+        """`first`, then `op`, in one transaction: `op` gets a snapshot taken after
+        `first` ran, so it sees whatever committed while `first` waited for a lock."""
+        with self.pool.connection() as conn, conn.transaction():
+            execute(conn, first)
+            return execute(conn, op)
+
     def run_in(self, connection: object, op: Op[T]) -> T:
         """Run on the caller's connection, in its transaction, behind a savepoint."""
         conn = sync_driver_connection(connection)

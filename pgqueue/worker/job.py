@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Collection, Coroutine
 from typing import Any
 
 from pgqueue.config import Settings
@@ -38,6 +38,7 @@ class RunningJob:
         *,
         database_url: str,
         settings: Settings,
+        cancelled: Collection[int] = frozenset(),
     ):
         self.job = job
         self.lease = lease
@@ -48,6 +49,7 @@ class RunningJob:
         self._write = write
         self._loop = loop
         self._progress: Any = job.progress
+        self._cancelled = cancelled
 
     # The stored job's fields, as attributes, as in Bull.
     @property
@@ -81,6 +83,12 @@ class RunningJob:
     @property
     def timestamp(self) -> int | None:
         return self.job.timestamp
+
+    @property
+    def cancel_requested(self) -> bool:
+        """True once `cancel_job` ended this job. A plain `def` processor checks it and
+        stops early; whatever it returns then is not recorded."""
+        return int(self.job.id) in self._cancelled
 
     def _submit(self, kind: str, value: Any) -> Awaitable[None]:
         coro = self._write(kind, value)

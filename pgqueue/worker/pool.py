@@ -6,6 +6,12 @@ the database and the processors work at the same time. After a full batch it cla
 again at once (there is probably more); after a short one it sleeps
 until NOTIFY says a job is ready, a local timer says a delayed job is due, or the poll
 interval passes (the fallback should a notification be missed).
+
+A queue with a rate limit or a global concurrency (`limited`) claims with a statement of
+its own, which takes turns with every other worker's; held back by its rate, the pool
+sleeps until a start leaves the window. Cancelling a running job cancels an `async def`
+processor's task; a plain `def` processor runs on in its thread, sees
+`job.cancel_requested`, and keeps its slot until it returns.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from pgqueue.errors import UnrecoverableError
 from pgqueue.models import Job
 from pgqueue.options import backoff_delay_ms, encode_json
 from pgqueue.registry import Registration, Registry
-from pgqueue.store import ops
+from pgqueue.store import feature_ops, ops
 from pgqueue.store.aio import AsyncStore
 from pgqueue.worker.finisher import Finisher
 from pgqueue.worker.job import RunningJob
@@ -33,6 +39,9 @@ from pgqueue.worker.job import RunningJob
 logger = logging.getLogger(__name__)
 
 MAX_CLAIM = 500
+CONCURRENCY_RETRY_SECONDS = 0.1
+"""How soon a pool held back by its queue's global concurrency tries again: a slot frees
+when a job finishes on any worker, which no notification announces."""
 
 
 class JobTimeoutError(Exception):
@@ -73,6 +82,9 @@ class QueuePool:
         self._lost_claims: set[uuid.UUID] = set()
         self._async_fns: dict[Callable[[Any], Any], bool] = {}
         self._claim_size = min(MAX_CLAIM, (concurrency + 1) // 2)
+        self.limited = False
+        self._cancelled: set[int] = set()
+        self._threads: set[int] = set()
 
     def start(self) -> None:
         self._fetcher = asyncio.create_task(self._fetch_loop(), name=f"pgqueue-fetch-{self.queue}")
@@ -111,7 +123,10 @@ class QueuePool:
             claim = ops.claim(self.queue, want, self._worker_id)
             try:
                 await self.release_lost_claims()
-                claimed = await self._store.run(claim)
+                if self.limited:
+                    claimed = await self._claim_limited(want, claim.params["lease"])
+                else:
+                    claimed = await self._store.run(claim)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -130,6 +145,29 @@ class QueuePool:
             if len(self.running) >= self.concurrency:
                 self._slot_free.clear()
 
+    async def _claim_limited(self, want: int, lease: uuid.UUID) -> list[tuple[Job, uuid.UUID]]:
+        result = await self._store.run_after(
+            feature_ops.lock_queue_limits(self.queue),
+            feature_ops.claim_limited(self.queue, want, self._worker_id, lease),
+        )
+        if len(result.jobs) < want:
+            if result.rate_wait_ms is not None:
+                self.wake(int(time.time() * 1000) + result.rate_wait_ms)
+            elif result.concurrency_full:
+                self.wake(int((time.time() + CONCURRENCY_RETRY_SECONDS) * 1000))
+        return result.jobs
+
+    def cancel(self, job_id: int) -> bool:
+        """`cancel_job` ended this job: stop it if it runs here. Its outcome is not
+        written (the job is already cancelled in the database)."""
+        for task, (running_id, _) in self.running.items():
+            if running_id == job_id:
+                self._cancelled.add(job_id)
+                if job_id not in self._threads:
+                    task.cancel()
+                return True
+        return False
+
     async def release_lost_claims(self) -> None:
         if not self._lost_claims:
             return
@@ -144,7 +182,9 @@ class QueuePool:
             )
 
     def _done(self, task: asyncio.Task[None]) -> None:
-        self.running.pop(task, None)
+        item = self.running.pop(task, None)
+        if self._cancelled and item is not None:
+            self._cancelled.discard(item[0])
         self._slot_free.set()
 
     async def _write(self, job_id: int, lease: uuid.UUID, kind: str, value: Any) -> None:
@@ -169,7 +209,13 @@ class QueuePool:
             await self._write(job_id, lease, kind, value)
 
         handle = RunningJob(
-            job, lease, write, loop, database_url=self._database_url, settings=self._settings
+            job,
+            lease,
+            write,
+            loop,
+            database_url=self._database_url,
+            settings=self._settings,
+            cancelled=self._cancelled,
         )
         timeout_ms = job.opts.get("timeout")
         debug = logger.isEnabledFor(logging.DEBUG)
@@ -180,7 +226,9 @@ class QueuePool:
             if self._is_async(registration):
                 call = registration.fn(handle)
             else:
+                self._threads.add(job_id)
                 call = loop.run_in_executor(self._executor, registration.fn, handle)
+                call.add_done_callback(lambda _: self._threads.discard(job_id))
             if timeout_ms:
                 try:
                     result = await asyncio.wait_for(call, timeout_ms / 1000)
@@ -192,9 +240,15 @@ class QueuePool:
                 "null" if result is None else encode_json(result, "the processor's return value")
             )
         except asyncio.CancelledError:
+            if job_id in self._cancelled:
+                return
             raise
         except Exception as exc:
+            if self._cancelled and job_id in self._cancelled:
+                return
             await self._fail(job, lease, exc)
+            return
+        if self._cancelled and job_id in self._cancelled:
             return
         self._finisher.complete(job_id, lease, result_json)
         if debug:

@@ -1,6 +1,7 @@
 """A worker process: queue pools plus the loops that keep them honest.
 
-Beside the pools it runs a LISTEN connection (wakes pools when jobs are added), a
+Beside the pools it runs a LISTEN connection (wakes pools when jobs are added; hears of
+cancelled jobs and changed queue limits, see `control.py`), a
 heartbeat (renews the leases of every job this worker holds, in one statement) and a
 maintenance pass (rescues jobs of dead workers, applies retention) that only one worker
 in the whole fleet runs at a time, under an advisory lock.
@@ -24,6 +25,8 @@ from pgqueue.db.connect import async_connect, async_pool
 from pgqueue.registry import Registry
 from pgqueue.store import ops
 from pgqueue.store.aio import AsyncStore, execute
+from pgqueue.worker.control import CHANNEL as CONTROL_CHANNEL
+from pgqueue.worker.control import Control
 from pgqueue.worker.finisher import Finisher
 from pgqueue.worker.pool import QueuePool
 
@@ -84,7 +87,10 @@ class Worker:
                 database_url=self.database_url,
                 settings=settings,
             )
-            self.pools[queue].start()
+        self._control = Control(self.pools, store)
+        await self._control.refresh_limits()
+        for each in self.pools.values():
+            each.start()
         self._listener = asyncio.create_task(self._listen(), name="pgqueue-listen")
         loops = [
             self._listener,
@@ -157,10 +163,14 @@ class Worker:
             try:
                 async with await async_connect(self.database_url) as conn:
                     await conn.execute(f"LISTEN {CHANNEL}")
+                    await conn.execute(f"LISTEN {CONTROL_CHANNEL}")
                     delay = 0.1
                     for each in self.pools.values():
                         each.wake()
                     async for notice in conn.notifies():
+                        if notice.channel == CONTROL_CHANNEL:
+                            self._control.handle(notice.payload)
+                            continue
                         queue, _, at = notice.payload.partition(" ")
                         target = self.pools.get(queue)
                         if target is not None:
@@ -195,6 +205,7 @@ class Worker:
                             self.id, socket.gethostname(), os.getpid(), list(self.queues)
                         )
                     )
+                await self._control.refresh_limits()
             except Exception:
                 logger.exception("heartbeat failed", extra={"action": "heartbeat_failed"})
 

@@ -1,7 +1,7 @@
 -- name: retry_job
--- Only a failed job can be retried: it waits again with a fresh set of attempts. The
--- state before the call is returned either way, so the caller can tell "not found"
--- from "not failed" without a second query.
+-- Only a failed or cancelled job can be retried: it waits again with a fresh set of
+-- attempts. The state before the call is returned either way, so the caller can tell
+-- "not found" from "not failed" without a second query.
 WITH target AS (
     SELECT id, state FROM pgqueue_jobs
     WHERE queue = %(queue)s AND (id = %(id)s OR key = %(key)s)
@@ -12,9 +12,9 @@ WITH target AS (
 retried AS (
     UPDATE pgqueue_jobs AS j
     SET state = 'waiting', run_at = now(), attempts_made = 0, failed_reason = NULL,
-        finished_at = NULL, processed_at = NULL, return_value = NULL
+        finished_at = NULL, processed_at = NULL, return_value = NULL, cancelled_by = NULL
     FROM target
-    WHERE j.id = target.id AND target.state = 'failed'
+    WHERE j.id = target.id AND target.state IN ('failed', 'cancelled')
     RETURNING j.id
 ),
 notified AS (
@@ -78,6 +78,8 @@ WITH doomed AS (
             WHEN 'completed' THEN j.state = 'completed'
                 AND j.finished_at < now() - %(grace_ms)s * interval '1 millisecond'
             WHEN 'failed' THEN j.state = 'failed'
+                AND j.finished_at < now() - %(grace_ms)s * interval '1 millisecond'
+            WHEN 'cancelled' THEN j.state = 'cancelled'
                 AND j.finished_at < now() - %(grace_ms)s * interval '1 millisecond'
             WHEN 'waiting' THEN j.state = 'waiting' AND j.run_at <= now()
                 AND NOT coalesce(q.paused, false)

@@ -1,11 +1,12 @@
 -- name: queue_activity
 -- What the dashboard's overview shows beside the counts: how long the oldest ready job
--- of each queue has waited, and how many jobs finished in the last `window_seconds`.
+-- of each queue has waited (since it became ready, or since it was added for a LIFO job,
+-- whose run time is a sort key in the past), and how many jobs finished in the last `window_seconds`.
 -- Only ready rows (the partial ready index) and recently finished rows (the
 -- (queue, state, finished_at) index) are read. Finished jobs pruned by
 -- remove_on_complete / remove_on_fail are no longer rows, so they are not counted.
 SELECT j.queue,
-       extract(epoch FROM now() - min(j.run_at) FILTER (
+       extract(epoch FROM now() - min(greatest(j.run_at, j.created_at)) FILTER (
            WHERE j.state = 'waiting' AND NOT coalesce(q.paused, false)
        ))::float8 AS oldest_waiting_seconds,
        count(*) FILTER (WHERE j.state = 'completed') AS completed_recently,

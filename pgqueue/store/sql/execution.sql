@@ -29,12 +29,13 @@ RETURNING j.id, j.queue, j.name, j.data::text AS data, j.opts::text AS opts, j.p
 -- joins the arrays straight to the table, so that even the generic plan of this
 -- prepared statement probes the primary key once per job instead of matching every
 -- job of the batch against every other. The arrays travel in binary, which
--- spares the client quoting every element.
+-- spares the client quoting every element. One NOTIFY per batch names the queues that
+-- finished jobs, for `wait_for_job`.
 WITH removed AS (
     DELETE FROM pgqueue_jobs AS j
     USING unnest(%(ids)b::bigint[], %(leases)b::uuid[]) AS d(id, lease)
     WHERE j.id = d.id AND j.lease = d.lease AND j.state = 'active' AND j.keep_completed = 0
-    RETURNING j.id
+    RETURNING j.id, j.queue
 ),
 updated AS (
     UPDATE pgqueue_jobs AS j
@@ -42,13 +43,20 @@ updated AS (
     FROM unnest(%(ids)b::bigint[], %(leases)b::uuid[], %(results)b::text[]) AS d(id, lease, result)
     WHERE j.id = d.id AND j.lease = d.lease AND j.state = 'active'
       AND j.keep_completed IS DISTINCT FROM 0
-    RETURNING j.id
+    RETURNING j.id, j.queue
+),
+notified AS (
+    SELECT pg_notify('pgqueue_finished', string_agg(DISTINCT queue, ' '))::text AS sent
+    FROM (SELECT queue FROM removed UNION ALL SELECT queue FROM updated) AS done
+    HAVING count(*) > 0
 )
-SELECT id FROM removed UNION ALL SELECT id FROM updated;
+SELECT id FROM (SELECT id FROM removed UNION ALL SELECT id FROM updated) AS done
+CROSS JOIN (SELECT count(sent) AS n FROM notified) AS nt;
 
 -- name: fail_job
 -- `retry_in_ms` NULL means final: the job becomes failed (or is deleted when it is kept
--- for zero failures). Otherwise it waits again, delayed by the backoff.
+-- for zero failures), and `wait_for_job` hears of it. Otherwise it waits again, delayed
+-- by the backoff.
 WITH target AS (
     SELECT id, keep_failed FROM pgqueue_jobs
     WHERE id = %(id)s AND lease = %(lease)s AND state = 'active'
@@ -58,7 +66,7 @@ removed AS (
     USING target
     WHERE j.id = target.id AND j.lease = %(lease)s AND j.state = 'active'
       AND %(retry_in_ms)s::bigint IS NULL AND target.keep_failed = 0
-    RETURNING j.id
+    RETURNING j.id, j.queue
 ),
 updated AS (
     UPDATE pgqueue_jobs AS j
@@ -72,10 +80,19 @@ updated AS (
     FROM target
     WHERE j.id = target.id AND j.lease = %(lease)s AND j.state = 'active'
       AND NOT (%(retry_in_ms)s::bigint IS NULL AND target.keep_failed IS NOT DISTINCT FROM 0)
-    RETURNING j.id, j.state, j.run_at
+    RETURNING j.id, j.queue, j.state, j.run_at
+),
+notified AS (
+    SELECT pg_notify('pgqueue_finished', queue)::text AS sent
+    FROM (SELECT queue FROM removed UNION ALL SELECT queue FROM updated) AS done
+    WHERE %(retry_in_ms)s::bigint IS NULL
 )
-SELECT id, 'removed' AS state, NULL::timestamptz AS run_at FROM removed
-UNION ALL SELECT id, state, run_at FROM updated;
+SELECT done.id, done.state, done.run_at
+FROM (
+    SELECT id, 'removed' AS state, NULL::timestamptz AS run_at FROM removed
+    UNION ALL SELECT id, state, run_at FROM updated
+) AS done
+CROSS JOIN (SELECT count(sent) AS n FROM notified) AS nt;
 
 -- name: update_progress
 UPDATE pgqueue_jobs SET progress = %(progress)s::jsonb

@@ -37,32 +37,38 @@ LIMIT %(limit)s;
 -- Counts by user-visible state for every queue that has jobs or a pause flag (or one).
 -- Waiting, delayed and active jobs are counted from the partial indexes that hold only
 -- them; completed and failed jobs, which retention may keep by the million, from the
--- signed deltas their triggers append (see migration 0004). No state costs a walk over
--- the finished rows.
+-- signed deltas their triggers append (see migration 0004); cancelled jobs, which are
+-- few, from the partial index that holds them alone. No state costs a walk over the
+-- finished rows.
 WITH counts AS (
     SELECT queue, count(*) FILTER (WHERE run_at <= now()) AS ready,
            count(*) FILTER (WHERE run_at > now()) AS delayed,
-           0 AS active, 0 AS completed, 0 AS failed
+           0 AS active, 0 AS completed, 0 AS failed, 0 AS cancelled
     FROM pgqueue_jobs
     WHERE state = 'waiting' AND (%(queue)s::text IS NULL OR queue = %(queue)s)
     GROUP BY queue
     UNION ALL
-    SELECT queue, 0, 0, count(*), 0, 0
+    SELECT queue, 0, 0, count(*), 0, 0, 0
     FROM pgqueue_jobs
     WHERE state = 'active' AND (%(queue)s::text IS NULL OR queue = %(queue)s)
     GROUP BY queue
     UNION ALL
     SELECT queue, 0, 0, 0, CASE state WHEN 'completed' THEN sum(n) ELSE 0 END,
-           CASE state WHEN 'failed' THEN sum(n) ELSE 0 END
+           CASE state WHEN 'failed' THEN sum(n) ELSE 0 END, 0
     FROM pgqueue_finished_counts
     WHERE %(queue)s::text IS NULL OR queue = %(queue)s
     GROUP BY queue, state
     HAVING sum(n) <> 0
+    UNION ALL
+    SELECT queue, 0, 0, 0, 0, 0, count(*)
+    FROM pgqueue_jobs
+    WHERE state = 'cancelled' AND (%(queue)s::text IS NULL OR queue = %(queue)s)
+    GROUP BY queue
 ),
 per_queue AS (
     SELECT queue, sum(ready)::bigint AS ready, sum(delayed)::bigint AS delayed,
            sum(active)::bigint AS active, sum(completed)::bigint AS completed,
-           sum(failed)::bigint AS failed
+           sum(failed)::bigint AS failed, sum(cancelled)::bigint AS cancelled
     FROM counts
     GROUP BY queue
 )
@@ -71,6 +77,7 @@ SELECT coalesce(c.queue, q.name) AS queue,
        coalesce(c.active, 0) AS active,
        coalesce(c.completed, 0) AS completed,
        coalesce(c.failed, 0) AS failed,
+       coalesce(c.cancelled, 0) AS cancelled,
        coalesce(c.delayed, 0) AS delayed,
        CASE WHEN coalesce(q.paused, false) THEN coalesce(c.ready, 0) ELSE 0 END AS paused,
        coalesce(q.paused, false) AS is_paused

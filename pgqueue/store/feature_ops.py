@@ -1,0 +1,154 @@
+"""Store operations for cancel, waiting for a result, and per-queue limits.
+
+Kept apart from `ops.py`, whose claim and completion statements are the hot path: a
+queue with no limit never runs anything from here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from pgqueue.models import Job
+from pgqueue.store.ops import (
+    Op,
+    Row,
+    _claim_order,
+    _claimed_job,
+    _id_and_key,
+    _transition,
+    row_to_job,
+)
+from pgqueue.store.queries import query
+
+CONTROL_CHANNEL = "pgqueue_control"
+"""Workers listen here: `cancel <queue> <id>` and `limits <queue>`."""
+FINISHED_CHANNEL = "pgqueue_finished"
+"""Waiters listen here: the payload names the queues (space-separated) whose jobs ended."""
+
+
+def cancel_job(queue: str, job_id: str | int, by: str | None) -> Op[str]:
+    return Op(
+        query("cancel_job"),
+        {"queue": queue, **_id_and_key(job_id), "by": by},
+        _transition(queue, job_id, "cancelled", "waiting, delayed or active"),
+    )
+
+
+def job_outcome(queue: str, job_id: str | int) -> Op[Job | None]:
+    return Op(
+        query("job_outcome"),
+        {"queue": queue, **_id_and_key(job_id)},
+        lambda rows: row_to_job(rows[0]) if rows else None,
+    )
+
+
+def set_rate_limit(queue: str, rate_max: int, duration_ms: int) -> Op[None]:
+    return Op(
+        query("set_rate_limit"),
+        {"queue": queue, "rate_max": rate_max, "rate_duration_ms": duration_ms},
+        lambda rows: None,
+    )
+
+
+def clear_rate_limit(queue: str) -> Op[None]:
+    return Op(query("clear_rate_limit"), {"queue": queue}, lambda rows: None)
+
+
+def set_global_concurrency(queue: str, concurrency: int) -> Op[None]:
+    return Op(
+        query("set_global_concurrency"),
+        {"queue": queue, "concurrency": concurrency},
+        lambda rows: None,
+    )
+
+
+def clear_global_concurrency(queue: str) -> Op[None]:
+    return Op(query("clear_global_concurrency"), {"queue": queue}, lambda rows: None)
+
+
+@dataclass(frozen=True)
+class QueueLimits:
+    """A queue's limits and what they hold back now."""
+
+    queue: str
+    rate_max: int | None
+    rate_duration_ms: int | None
+    concurrency: int | None
+    recent_starts: int
+    """Jobs started within the current rate window."""
+    active: int
+    held_back: int
+    """Ready jobs kept waiting because a limit is reached right now."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "queue": self.queue,
+            "rateLimit": None
+            if self.rate_max is None
+            else {"max": self.rate_max, "duration": self.rate_duration_ms},
+            "globalConcurrency": self.concurrency,
+            "recentStarts": self.recent_starts,
+            "active": self.active,
+            "heldBack": self.held_back,
+        }
+
+
+def _limits(row: Row) -> QueueLimits:
+    rate_full = row["rate_max"] is not None and row["recent_starts"] >= row["rate_max"]
+    busy = row["concurrency"] is not None and row["active"] >= row["concurrency"]
+    return QueueLimits(
+        queue=row["queue"],
+        rate_max=row["rate_max"],
+        rate_duration_ms=row["rate_duration_ms"],
+        concurrency=row["concurrency"],
+        recent_starts=int(row["recent_starts"]),
+        active=int(row["active"]),
+        held_back=int(row["ready"]) if rate_full or busy else 0,
+    )
+
+
+def queue_limits(queue: str | None) -> Op[dict[str, QueueLimits]]:
+    return Op(
+        query("queue_limits"),
+        {"queue": queue},
+        lambda rows: {r["queue"]: _limits(r) for r in rows},
+    )
+
+
+def limited_queues(queues: list[str]) -> Op[set[str]]:
+    return Op(query("limited_queues"), {"queues": queues}, lambda rows: {r["queue"] for r in rows})
+
+
+def lock_queue_limits(queue: str) -> Op[None]:
+    return Op(query("lock_queue_limits"), {"queue": queue}, lambda rows: None)
+
+
+@dataclass(frozen=True)
+class LimitedClaim:
+    jobs: list[tuple[Job, uuid.UUID]]
+    rate_wait_ms: int | None
+    """Set when the rate held jobs back: when a start leaves the window."""
+    concurrency_full: bool
+
+
+def claim_limited(
+    queue: str, limit: int, worker_id: uuid.UUID, lease: uuid.UUID
+) -> Op[LimitedClaim]:
+    """Run after `lock_queue_limits(queue)`, in its transaction."""
+
+    def read(rows: list[Row]) -> LimitedClaim:
+        first = rows[0] if rows else {}
+        claimed = sorted((r for r in rows if r["id"] is not None), key=_claim_order)
+        return LimitedClaim(
+            jobs=[(_claimed_job(r), lease) for r in claimed],
+            rate_wait_ms=first.get("rate_wait_ms"),
+            concurrency_full=bool(first.get("concurrency_full")),
+        )
+
+    return Op(
+        query("claim_jobs_limited"),
+        {"queue": queue, "limit": limit, "lease": lease, "worker_id": worker_id},
+        read,
+    )

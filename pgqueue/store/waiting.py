@@ -1,0 +1,79 @@
+"""Waiting for a job to end: LISTEN on the finished channel, then read the job.
+
+Completions, final failures and cancellations each send one NOTIFY naming the queue
+(one per completion batch, not per job). A waiter listens first and reads the job
+second, so a job that ends between the two is still seen; each notification for its
+queue makes it read the job again, by primary key. No polling.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+from psycopg import AsyncConnection, Connection
+
+from pgqueue.errors import JobNotFoundError
+from pgqueue.models import Job, JobState
+from pgqueue.store.feature_ops import FINISHED_CHANNEL
+
+FINAL_STATES = frozenset({JobState.COMPLETED, JobState.FAILED, JobState.CANCELLED})
+
+
+def _outcome(queue: str, job_id: str | int, job: Job | None) -> Job | None:
+    if job is None:
+        raise JobNotFoundError(f"job {job_id} not found in queue {queue!r}")
+    return job if job.state in FINAL_STATES else None
+
+
+def _timed_out(queue: str, job_id: str | int, timeout: float) -> TimeoutError:
+    return TimeoutError(f"job {job_id} in queue {queue!r} did not finish within {timeout} s")
+
+
+async def wait_async(
+    listen_url: str,
+    read: Callable[[], Awaitable[Job | None]],
+    queue: str,
+    job_id: str | int,
+    timeout: float,
+) -> Job:
+    """`read()` fetches the job; returns it once it is completed, failed or cancelled."""
+    deadline = time.monotonic() + timeout
+    conn = await AsyncConnection.connect(listen_url, autocommit=True)
+    async with conn:
+        await conn.execute(f"LISTEN {FINISHED_CHANNEL}")
+        while True:
+            done = _outcome(queue, job_id, await read())
+            if done is not None:
+                return done
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise _timed_out(queue, job_id, timeout)
+                heard = [n async for n in conn.notifies(timeout=remaining, stop_after=1)]
+                if any(queue in n.payload.split(" ") for n in heard):
+                    break
+
+
+def wait_sync(
+    listen_url: str,
+    read: Callable[[], Job | None],
+    queue: str,
+    job_id: str | int,
+    timeout: float,
+) -> Job:
+    """Blocking twin of `wait_async`."""
+    deadline = time.monotonic() + timeout
+    with Connection.connect(listen_url, autocommit=True) as conn:
+        conn.execute(f"LISTEN {FINISHED_CHANNEL}")
+        while True:
+            done = _outcome(queue, job_id, read())
+            if done is not None:
+                return done
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise _timed_out(queue, job_id, timeout)
+                heard = list(conn.notifies(timeout=remaining, stop_after=1))
+                if any(queue in n.payload.split(" ") for n in heard):
+                    break

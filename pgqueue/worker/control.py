@@ -1,0 +1,54 @@
+"""What a worker does on the control channel: cancel running jobs, follow limit changes.
+
+The notifications arrive on the worker's one LISTEN connection. Which of its queues have
+a limit is read at start, on every `limits` notification and at every heartbeat, so a
+missed notification costs at most one heartbeat interval of the old behaviour.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from pgqueue.store import feature_ops
+from pgqueue.store.aio import AsyncStore
+from pgqueue.worker.pool import QueuePool
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = feature_ops.CONTROL_CHANNEL
+
+
+class Control:
+    def __init__(self, pools: dict[str, QueuePool], store: AsyncStore) -> None:
+        self._pools = pools
+        self._store = store
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def refresh_limits(self) -> None:
+        limited = await self._store.run(feature_ops.limited_queues(list(self._pools)))
+        for queue, pool in self._pools.items():
+            if pool.limited != (queue in limited):
+                pool.limited = queue in limited
+                pool.wake()
+
+    def handle(self, payload: str) -> None:
+        kind, _, rest = payload.partition(" ")
+        if kind == "cancel":
+            queue, _, job_id = rest.partition(" ")
+            pool = self._pools.get(queue)
+            if pool is not None and job_id.isdigit() and pool.cancel(int(job_id)):
+                logger.info(
+                    "running job cancelled",
+                    extra={"action": "job_cancelled", "queue": queue, "job_id": job_id},
+                )
+        elif kind == "limits" and rest in self._pools:
+            task = asyncio.create_task(self._refresh_quietly())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _refresh_quietly(self) -> None:
+        try:
+            await self.refresh_limits()
+        except Exception:
+            logger.exception("reading queue limits failed", extra={"action": "limits_failed"})

@@ -1,0 +1,47 @@
+"""LIFO: a job added with `lifo=True` runs first within its priority."""
+
+from __future__ import annotations
+
+import pytest
+
+from pgqueue import JobQueueManager, JobState, RunningJob, SyncJobQueueManager
+from pgqueue.errors import InvalidJobError
+from pgqueue.registry import Registry
+from tests.conftest import RunWorker, wait_for
+
+
+async def test_lifo_jobs_run_first_within_their_priority(
+    manager: JobQueueManager, run_worker: RunWorker
+) -> None:
+    order: list[str] = []
+    registry = Registry()
+
+    async def record(job: RunningJob) -> None:
+        order.append(job.name)
+
+    registry.add("test", "*", record)
+    await manager.add_job("test", "a", {}, priority=3)
+    await manager.add_job("test", "b", {}, priority=3)
+    await manager.add_job("test", "c", {}, priority=3, lifo=True)
+    await manager.add_job("test", "d", {}, priority=3, lifo=True)
+    await manager.add_job("test", "urgent", {}, priority=1)
+    await manager.add_job("test", "low-lifo", {}, priority=4, lifo=True)
+    await manager.add_bulk(
+        "test", [{"name": n, "data": {}, "opts": {"lifo": True, "priority": 3}} for n in "xy"]
+    )
+    waiting = await manager.get_job("test", (await manager.add_job("test", "e", {})).id)
+    assert waiting is not None and waiting.state is JobState.WAITING
+    async with run_worker(registry, {"test": 1}):
+        await wait_for(lambda: len(order) == 9)
+    assert order == ["urgent", "y", "x", "d", "c", "a", "b", "e", "low-lifo"]
+
+
+def test_lifo_is_validated(sync_manager: SyncJobQueueManager) -> None:
+    with pytest.raises(InvalidJobError, match="lifo"):
+        sync_manager.add_job("test", "x", {}, lifo="yes")
+    with pytest.raises(InvalidJobError, match="lifo"):
+        sync_manager.add_job("test", "x", {}, lifo=True, delay=1000)
+    job = sync_manager.add_job("test", "x", {}, lifo=True)
+    assert job.opts["lifo"] is True and job.state is JobState.WAITING
+    activity = sync_manager.get_queue_activity()
+    assert 0 <= activity["test"].oldest_waiting_seconds < 3600
