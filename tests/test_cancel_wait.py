@@ -14,7 +14,18 @@ from pgqueue import JobQueueManager, JobState, RunningJob, SyncJobQueueManager
 from pgqueue.errors import InvalidJobError, JobNotFoundError, JobStateError
 from pgqueue.registry import Registry
 from pgqueue.store import feature_ops
-from tests.conftest import RunWorker, wait_for
+from tests.helpers import RunWorker, wait_for
+
+
+async def control_listened(db_url: str) -> bool:
+    """The worker's LISTEN connection has subscribed to the control channel."""
+    async with await psycopg.AsyncConnection.connect(db_url, autocommit=True) as conn:
+        cur = await conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE query = 'LISTEN pgqueue_control' "
+            "AND datname = current_database()"
+        )
+        row = await cur.fetchone()
+    return row is not None and row[0] > 0
 
 
 async def in_state(manager: JobQueueManager, job_id: str, state: JobState) -> bool:
@@ -64,7 +75,7 @@ async def test_cancel_refuses_finished_and_unknown_jobs(manager: JobQueueManager
 
 
 async def test_cancel_stops_a_running_async_processor_and_never_retries_it(
-    manager: JobQueueManager, run_worker: RunWorker
+    manager: JobQueueManager, run_worker: RunWorker, db_url: str
 ) -> None:
     started = asyncio.Event()
     stopped: list[float] = []
@@ -85,6 +96,7 @@ async def test_cancel_stops_a_running_async_processor_and_never_retries_it(
     job = await manager.add_job("test", "long", {}, attempts=3)
     async with run_worker(registry, {"test": 1}):
         await asyncio.wait_for(started.wait(), 15)
+        await wait_for(lambda: control_listened(db_url))
         asked = time.monotonic()
         await manager.cancel_job("test", job.id, by="ops")
         await wait_for(lambda: stopped, timeout=5)
@@ -100,7 +112,7 @@ async def test_cancel_stops_a_running_async_processor_and_never_retries_it(
 
 
 async def test_a_sync_processor_sees_cancel_requested(
-    manager: JobQueueManager, run_worker: RunWorker
+    manager: JobQueueManager, run_worker: RunWorker, db_url: str
 ) -> None:
     started = threading.Event()
     saw: list[bool] = []
@@ -118,6 +130,7 @@ async def test_a_sync_processor_sees_cancel_requested(
     job = await manager.add_job("test", "polite", {})
     async with run_worker(registry, {"test": 1}):
         await asyncio.to_thread(started.wait, 15)
+        await wait_for(lambda: control_listened(db_url))
         await manager.cancel_job("test", job.id)
         await wait_for(lambda: saw, timeout=5)
     assert saw == [True]

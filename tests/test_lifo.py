@@ -7,7 +7,7 @@ import pytest
 from pgqueue import JobQueueManager, JobState, RunningJob, SyncJobQueueManager
 from pgqueue.errors import InvalidJobError
 from pgqueue.registry import Registry
-from tests.conftest import RunWorker, wait_for
+from tests.helpers import RunWorker, wait_for
 
 
 async def test_lifo_jobs_run_first_within_their_priority(

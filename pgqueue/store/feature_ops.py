@@ -121,6 +121,10 @@ def limited_queues(queues: list[str]) -> Op[set[str]]:
     return Op(query("limited_queues"), {"queues": queues}, lambda rows: {r["queue"] for r in rows})
 
 
+def cancelled_among(ids: list[int]) -> Op[set[int]]:
+    return Op(query("cancelled_among"), {"ids": ids}, lambda rows: {r["id"] for r in rows})
+
+
 def lock_queue_limits(queue: str) -> Op[None]:
     return Op(query("lock_queue_limits"), {"queue": queue}, lambda rows: None)
 

@@ -1,8 +1,9 @@
 """What a worker does on the control channel: cancel running jobs, follow limit changes.
 
 The notifications arrive on the worker's one LISTEN connection. Which of its queues have
-a limit is read at start, on every `limits` notification and at every heartbeat, so a
-missed notification costs at most one heartbeat interval of the old behaviour.
+a limit is read at start, on every `limits` notification and at every heartbeat, and the
+heartbeat also looks for cancelled jobs among those running here: a notification missed
+while the connection was re-opened costs at most one heartbeat interval.
 """
 
 from __future__ import annotations
@@ -31,6 +32,15 @@ class Control:
             if pool.limited != (queue in limited):
                 pool.limited = queue in limited
                 pool.wake()
+
+    async def check_running(self) -> None:
+        """Cancel running jobs that were cancelled while no notification could arrive."""
+        running = [item[0] for p in self._pools.values() for item in p.running.values()]
+        if not running:
+            return
+        for job_id in await self._store.run(feature_ops.cancelled_among(running)):
+            for pool in self._pools.values():
+                pool.cancel(job_id)
 
     def handle(self, payload: str) -> None:
         kind, _, rest = payload.partition(" ")

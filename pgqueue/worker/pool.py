@@ -160,6 +160,8 @@ class QueuePool:
     def cancel(self, job_id: int) -> bool:
         """`cancel_job` ended this job: stop it if it runs here. Its outcome is not
         written (the job is already cancelled in the database)."""
+        if job_id in self._cancelled:
+            return False
         for task, (running_id, _) in self.running.items():
             if running_id == job_id:
                 self._cancelled.add(job_id)

@@ -206,6 +206,7 @@ class Worker:
                         )
                     )
                 await self._control.refresh_limits()
+                await self._control.check_running()
             except Exception:
                 logger.exception("heartbeat failed", extra={"action": "heartbeat_failed"})
 

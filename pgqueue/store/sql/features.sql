@@ -192,3 +192,8 @@ meta AS (
 )
 SELECT claimed.*, meta.rate_wait_ms, meta.concurrency_full
 FROM meta LEFT JOIN claimed ON true;
+
+-- name: cancelled_among
+-- Which of a worker's running jobs were cancelled: the heartbeat's check, for a worker
+-- whose LISTEN connection missed the notification (it was reconnecting).
+SELECT id FROM pgqueue_jobs WHERE id = ANY(%(ids)s::bigint[]) AND state = 'cancelled';
