@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 
 import psycopg
 
@@ -37,3 +38,41 @@ async def slow(job: pgqueue.RunningJob) -> str:
     if job.attempts_made == 1 or job.data.get("always"):
         await asyncio.sleep(job.data["seconds"])
     return f"done on attempt {job.attempts_made}"
+
+
+TIMINGS_DDL = (
+    "CREATE TABLE IF NOT EXISTS test_timings "
+    "(job_id bigint, pid int, started timestamptz, ended timestamptz, outcome text)"
+)
+
+
+def record_timing(job: pgqueue.RunningJob, started: float, ended: float, outcome: str) -> None:
+    with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO test_timings VALUES (%s, %s, to_timestamp(%s), to_timestamp(%s), %s)",
+            (int(job.id), os.getpid(), started, ended, outcome),
+        )
+
+
+@pgqueue.processor("test", "timed")
+async def timed(job: pgqueue.RunningJob) -> int:
+    """Runs `seconds`, recording when it started and ended (or that it was cancelled)."""
+    started = time.time()
+    try:
+        await asyncio.sleep(job.data.get("seconds", 0))
+    except asyncio.CancelledError:
+        await asyncio.to_thread(record_timing, job, started, time.time(), "cancelled")
+        raise
+    await asyncio.to_thread(record_timing, job, started, time.time(), "completed")
+    return os.getpid()
+
+
+@pgqueue.processor("test", "polite")
+def polite(job: pgqueue.RunningJob) -> str:
+    """A blocking processor that stops once its job is cancelled."""
+    started = time.time()
+    deadline = started + job.data.get("seconds", 30)
+    while time.time() < deadline and not job.cancel_requested:
+        time.sleep(0.01)
+    record_timing(job, started, time.time(), "stopped" if job.cancel_requested else "ran out")
+    return "stopped"
