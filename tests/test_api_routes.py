@@ -19,7 +19,7 @@ Q = "/api/v1/jobs/queues"
 JOB_FIELDS = {
     "id", "queue", "name", "data", "opts", "state", "priority", "progress", "attemptsMade",
     "maxAttempts", "failedReason", "stacktrace", "returnValue", "timestamp", "processedOn",
-    "finishedOn", "runAt",
+    "finishedOn", "runAt", "cancelledBy",
 }  # fmt: skip
 
 

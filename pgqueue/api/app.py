@@ -6,7 +6,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Route
 
 from pgqueue.api import health, openapi
-from pgqueue.api.routes import audit, jobs, queues, repeatable
+from pgqueue.api.routes import audit, features, jobs, queues, repeatable
 
 PREFIX = "/api/v1/jobs"
 OPENAPI_PATH = "/api/v1/openapi.json"
@@ -15,7 +15,16 @@ OPENAPI_PATH = "/api/v1/openapi.json"
 def api_routes() -> list[BaseRoute]:
     """The routes the OpenAPI document describes."""
     routes: list[BaseRoute] = [
-        Mount(PREFIX, routes=[*queues.ROUTES, *jobs.ROUTES, *repeatable.ROUTES, *audit.ROUTES]),
+        Mount(
+            PREFIX,
+            routes=[
+                *queues.ROUTES,
+                *jobs.ROUTES,
+                *repeatable.ROUTES,
+                *audit.ROUTES,
+                *features.ROUTES,
+            ],
+        ),
         *health.ROUTES,
     ]
     routes.append(Route(OPENAPI_PATH, openapi.endpoint(routes), methods=["GET"]))

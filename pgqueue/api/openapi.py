@@ -89,7 +89,15 @@ BASE: dict[str, Any] = {
                     "opts": {"type": "object"},
                     "state": {
                         "type": "string",
-                        "enum": ["waiting", "delayed", "active", "completed", "failed", "paused"],
+                        "enum": [
+                            "waiting",
+                            "delayed",
+                            "active",
+                            "completed",
+                            "failed",
+                            "paused",
+                            "cancelled",
+                        ],
                     },
                     "priority": {"type": "integer"},
                     "progress": {},
@@ -102,6 +110,7 @@ BASE: dict[str, Any] = {
                     "processedOn": {"type": "integer", "nullable": True},
                     "finishedOn": {"type": "integer", "nullable": True},
                     "runAt": {"type": "integer", "nullable": True},
+                    "cancelledBy": {"type": "string", "nullable": True},
                 },
             },
             "Error": {

@@ -40,6 +40,7 @@ def job(found: Job) -> dict[str, Any]:
         "processedOn": found.processed_on,
         "finishedOn": found.finished_on,
         "runAt": to_ms(found.run_at),
+        "cancelledBy": found.cancelled_by,
     }
 
 

@@ -42,9 +42,10 @@ async def job_detail(call: Call) -> Any:
 
 @endpoint(audit=Action.RETRY_JOB)
 async def retry(call: Call) -> Any:
-    """Only a failed job can be retried (409 otherwise); it waits again with fresh attempts.
+    """Only a failed or cancelled job can be retried (409 otherwise); it waits again with
+    fresh attempts.
     ---
-    summary: Retry a failed job
+    summary: Retry a failed or cancelled job
     parameters:
       - $ref: "#/components/parameters/Queue"
       - $ref: "#/components/parameters/JobId"

@@ -87,7 +87,7 @@ async def list_jobs(call: Call) -> Any:
         in: query
         schema:
           type: string
-          enum: [waiting, delayed, active, completed, failed, paused]
+          enum: [waiting, delayed, active, completed, failed, paused, cancelled]
           default: waiting
       - $ref: "#/components/parameters/Start"
       - $ref: "#/components/parameters/End"
@@ -156,7 +156,7 @@ async def clean(call: Call) -> Any:
               grace: {type: integer, minimum: 0, description: Age in ms.}
               status:
                 type: string
-                enum: [completed, failed, waiting, delayed, paused]
+                enum: [completed, failed, waiting, delayed, paused, cancelled]
                 default: completed
               limit: {type: integer, minimum: 1}
     responses:
@@ -279,6 +279,7 @@ async def add_job(call: Call) -> Any:
                   jobId: {type: string}
                   runAt: {type: string, format: date-time}
                   timeout: {type: integer, minimum: 1, description: ms}
+                  lifo: {type: boolean, description: Run before the jobs waiting at its priority.}
                   backoff: {}
                   removeOnComplete: {}
                   removeOnFail: {}

@@ -1,0 +1,119 @@
+"""The REST routes for cancel, wait, rate limits and global concurrency: answers,
+effects, audit, roles and bad input."""
+
+from __future__ import annotations
+
+import asyncio
+
+from pgqueue import JobQueueManager, JobState
+from pgqueue.registry import Registry
+from pgqueue.worker import RunningJob
+from tests.helpers import RunWorker
+from tests.test_api_support import Api, api, bearer, data_of, error_of, make_token
+
+__all__ = ["api"]
+
+Q = "/api/v1/jobs/queues"
+
+
+async def audit_actions(api: Api) -> list[tuple[str, str, str | None]]:
+    entries = data_of(await api.get("/api/v1/jobs/audit?start=0&end=20"))
+    return [(e["action"], e["outcome"], e["jobId"]) for e in entries]
+
+
+async def test_cancel_route_cancels_records_who_and_is_audited(
+    api: Api, manager: JobQueueManager
+) -> None:
+    job = await manager.add_job("email", "welcome", {})
+    assert data_of(await api.post(f"{Q}/email/job/{job.id}/cancel")) == {"id": job.id}
+    found = data_of(await api.get(f"{Q}/email/job/{job.id}"))
+    assert found["state"] == "cancelled" and found["cancelledBy"] == "ops-admin"
+    assert found["finishedOn"] is not None
+    again = error_of(await api.post(f"{Q}/email/job/{job.id}/cancel"), 409)
+    assert again["code"] == "CONFLICT"
+    error_of(await api.post(f"{Q}/email/job/999999/cancel"), 404)
+    error_of(await api.post(f"{Q}/email/job/abc/cancel"), 400)
+    assert (await manager.get_queue_stats("email"))["cancelled"] == 1
+    listed = data_of(await api.get(f"{Q}/email/jobs?state=cancelled"))
+    assert [j["id"] for j in listed] == [job.id]
+    actions = await audit_actions(api)
+    assert ("cancel_job", "success", job.id) in actions
+    assert ("cancel_job", "CONFLICT", job.id) in actions
+    # Retry brings a cancelled job back.
+    assert data_of(await api.post(f"{Q}/email/job/{job.id}/retry")) == {"id": job.id}
+    assert data_of(await api.get(f"{Q}/email/job/{job.id}"))["state"] == "waiting"
+
+
+async def test_viewer_may_read_limits_and_wait_but_not_change_anything(
+    api: Api, manager: JobQueueManager, db_url: str
+) -> None:
+    viewer = bearer(await make_token(db_url, "VIEWER", "watcher"))
+    job = await manager.add_job("email", "welcome", {})
+    for path, body in (
+        (f"{Q}/email/job/{job.id}/cancel", None),
+        (f"{Q}/email/rate-limit", {"max": 5}),
+        (f"{Q}/email/global-concurrency", {"concurrency": 2}),
+    ):
+        if body is None:
+            response = await api.post(path, headers=viewer)
+        else:
+            response = await api.client.put(path, headers=viewer, json=body)
+        assert error_of(response, 403)["code"] == "FORBIDDEN"
+    error_of(await api.post(f"{Q}/email/job/{job.id}/cancel", headers=api.service), 403)
+    error_of(await api.post(f"{Q}/email/job/{job.id}/cancel", headers={}), 401)
+    limits = data_of(await api.get(f"{Q}/email/limits", headers=viewer))
+    assert limits["rateLimit"] is None and limits["heldBack"] == 0
+    waited = data_of(await api.get(f"{Q}/email/job/{job.id}/wait?timeout=1", headers=viewer))
+    assert waited["finished"] is False and waited["job"]["state"] == "waiting"
+    assert (await manager.get_job("email", job.id)).state is JobState.WAITING  # type: ignore[union-attr]
+
+
+async def test_limits_routes_set_show_and_remove(api: Api, manager: JobQueueManager) -> None:
+    set_rate = await api.client.put(
+        f"{Q}/report/rate-limit", headers=api.admin, json={"max": 10, "duration": 2000}
+    )
+    assert data_of(set_rate) == {"queue": "report", "rateLimit": {"max": 10, "duration": 2000}}
+    set_cap = await api.client.put(
+        f"{Q}/report/global-concurrency", headers=api.admin, json={"concurrency": 3}
+    )
+    assert data_of(set_cap) == {"queue": "report", "globalConcurrency": 3}
+    shown = data_of(await api.get(f"{Q}/report/limits"))
+    assert shown["rateLimit"] == {"max": 10, "duration": 2000}
+    assert shown["globalConcurrency"] == 3
+    assert set(await manager.get_queue_limits()) == {"report"}
+    for body in ({"max": 0}, {"max": "ten"}, {"max": 5, "duration": -1}, {"duration": 5}):
+        response = await api.client.put(f"{Q}/report/rate-limit", headers=api.admin, json=body)
+        assert error_of(response, 422)["code"] == "INVALID_INPUT"
+    for body in ({"concurrency": 0}, {"concurrency": True}, {}, {"concurrency": 1, "x": 1}):
+        response = await api.client.put(
+            f"{Q}/report/global-concurrency", headers=api.admin, json=body
+        )
+        error_of(response, 422)
+    await api.client.put(f"{Q}/report/rate-limit", headers=api.admin, json={"max": None})
+    await api.client.put(
+        f"{Q}/report/global-concurrency", headers=api.admin, json={"concurrency": None}
+    )
+    assert await manager.get_queue_limits() == {}
+    actions = [a for a, _, _ in await audit_actions(api)]
+    assert actions.count("set_rate_limit") >= 2 and actions.count("set_global_concurrency") >= 2
+
+
+async def test_wait_route_answers_when_the_job_finishes(
+    api: Api, manager: JobQueueManager, run_worker: RunWorker
+) -> None:
+    registry = Registry()
+
+    async def ok(job: RunningJob) -> str:
+        return "sent"
+
+    registry.add("email", "welcome", ok)
+    job = await manager.add_job("email", "welcome", {}, lifo=True)
+    waiting = asyncio.create_task(api.get(f"{Q}/email/job/{job.id}/wait?timeout=30"))
+    async with run_worker(registry, {"email": 1}):
+        result = data_of(await waiting)
+    assert result["finished"] is True
+    assert result["job"]["state"] == "completed" and result["job"]["returnValue"] == "sent"
+    assert result["job"]["opts"]["lifo"] is True
+    error_of(await api.get(f"{Q}/email/job/{job.id}/wait?timeout=0"), 400)
+    error_of(await api.get(f"{Q}/email/job/{job.id}/wait?timeout=61"), 400)
+    error_of(await api.get(f"{Q}/email/job/424242/wait?timeout=1"), 404)
