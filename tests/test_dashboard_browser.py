@@ -265,3 +265,55 @@ async def _state(manager: JobQueueManager, queue: str, job_id: str, state: str) 
 
 async def _count(manager: JobQueueManager, queue: str, state: str, n: int) -> bool:
     return (await manager.get_queue_stats(queue))[state] == n
+
+
+async def test_limits_show_what_they_hold_back_and_a_job_can_be_cancelled(
+    page: Page,
+    base_url: str,
+    manager: JobQueueManager,
+    run_worker: RunWorker,
+    tokens: dict[str, str],
+) -> None:
+    registry = Registry()
+
+    async def report(job: Any) -> str:
+        return "done"
+
+    registry.add("report", "*", report)
+    await sign_in(page, base_url, tokens["ops-admin"])
+    await page.goto(f"{base_url}/admin/queues/report")
+    await expect(page.locator("p.limits")).to_contain_text("Rate limit: none")
+    await page.fill("#rate-max", "2")
+    await page.fill("#rate-duration", "60000")
+    await page.click("button:text('Set rate limit')")
+    await expect(page.locator(".flash-ok")).to_contain_text("at most 2 jobs per 60000 ms")
+    await page.fill("#global-concurrency", "4")
+    await page.click("button:text('Set global concurrency')")
+    await expect(page.locator(".flash-ok")).to_contain_text("At most 4 jobs of report")
+    await expect(page.locator("p.limits")).to_contain_text("2 jobs per 60000 ms")
+    await expect(page.locator("p.limits")).to_contain_text("Global concurrency: 4")
+
+    await manager.add_bulk("report", [{"name": "audit-log", "data": {}}] * 5)
+    async with run_worker(registry, {"report": 2}):
+        await wait_for(lambda: _count(manager, "report", "completed", 2))
+        await expect(page.locator(".held-back")).to_have_text("3", timeout=15_000)
+        assert (await manager.get_queue_stats("report"))["waiting"] == 3
+
+    waiting = (await manager.get_jobs("report", "waiting"))[0]
+    await page.goto(f"{base_url}/admin/queues/report/jobs/{waiting.id}")
+    await page.click("button:text('Cancel')")
+    await expect(page.locator(".flash-ok")).to_contain_text(f"Cancelled job {waiting.id}")
+    await expect(page.locator("h1 .state")).to_have_text("cancelled")
+    await expect(page.locator("dd.cancelled-by")).to_have_text("ops-admin")
+    await expect(page.locator("button:text('Retry')")).to_be_visible()
+
+    await page.goto(f"{base_url}/admin/queues/report")
+    await page.fill("#rate-max", "")
+    await page.click("button:text('Set rate limit')")
+    await expect(page.locator(".flash-ok")).to_contain_text("Removed the rate limit of report")
+    await page.fill("#global-concurrency", "")
+    await page.click("button:text('Set global concurrency')")
+    await expect(page.locator("p.limits")).to_contain_text("Rate limit: none")
+    assert await manager.get_queue_limits() == {}
+    await page.goto(f"{base_url}/admin/queues/report?state=cancelled")
+    await expect(page.locator("table.jobs tbody tr[data-job]")).to_have_count(1)

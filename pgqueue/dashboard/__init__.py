@@ -55,6 +55,13 @@ def dashboard_mount(settings: DashboardSettings | None = None, path: str = "/adm
         post("/queues/{queue}/jobs/{job_id}/retry", actions.retry_job, "retry_job"),
         post("/queues/{queue}/jobs/{job_id}/promote", actions.promote_job, "promote_job"),
         post("/queues/{queue}/jobs/{job_id}/remove", actions.remove_job, "remove_job"),
+        post("/queues/{queue}/jobs/{job_id}/cancel", actions.cancel_job, "cancel_job"),
+        post("/queues/{queue}/rate-limit", actions.set_rate_limit, "set_rate_limit"),
+        post(
+            "/queues/{queue}/global-concurrency",
+            actions.set_global_concurrency,
+            "set_global_concurrency",
+        ),
         get("/schedules", pages.schedules, "schedules"),
         post("/schedules/remove", actions.remove_schedule, "remove_schedule"),
         get("/workers", pages.workers, "workers"),

@@ -156,6 +156,65 @@ async def remove_job(view: View) -> Response:
     return view.redirect(view.url("queues", name)) if removed else response
 
 
+async def cancel_job(view: View) -> Response:
+    name, job_id = _job(view)
+
+    async def call() -> str:
+        await view.manager.cancel_job(name, job_id, by=view.principal.actor)
+        return f"Cancelled job {job_id}."
+
+    page = view.url("queues", name, "jobs", job_id)
+    return await _do(view, page, Action.CANCEL_JOB, call, queue=name, job_id=job_id)
+
+
+def _optional_whole(view: View, field: str, what: str) -> int | None:
+    """A number field of a form; left empty, it removes the limit."""
+    raw = view.form.get(field, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise InvalidJobError(f"{what} must be a whole number, got {raw!r}")
+    return int(raw)
+
+
+async def set_rate_limit(view: View) -> Response:
+    name = _queue(view)
+    detail = {"max": view.form.get("max", ""), "duration": view.form.get("duration", "")}
+
+    async def call() -> str:
+        rate_max = _optional_whole(view, "max", "the number of jobs")
+        duration = _optional_whole(view, "duration", "the window (ms)") or 1000
+        await view.manager.set_rate_limit(name, rate_max, duration)
+        if rate_max is None:
+            return f"Removed the rate limit of {name}."
+        return f"{name} starts at most {rate_max} jobs per {duration} ms."
+
+    return await _do(
+        view, view.url("queues", name), Action.SET_RATE_LIMIT, call, queue=name, detail=detail
+    )
+
+
+async def set_global_concurrency(view: View) -> Response:
+    name = _queue(view)
+    detail = {"concurrency": view.form.get("concurrency", "")}
+
+    async def call() -> str:
+        n = _optional_whole(view, "concurrency", "the global concurrency")
+        await view.manager.set_global_concurrency(name, n)
+        if n is None:
+            return f"Removed the global concurrency of {name}."
+        return f"At most {n} jobs of {name} run at once."
+
+    return await _do(
+        view,
+        view.url("queues", name),
+        Action.SET_GLOBAL_CONCURRENCY,
+        call,
+        queue=name,
+        detail=detail,
+    )
+
+
 async def remove_schedule(view: View) -> Response:
     key = view.form.get("key", "")
 

@@ -60,8 +60,11 @@ async def queue(view: View) -> Response:
             listing = manager.search_jobs(name, search, start, start + size)
         else:
             listing = manager.get_jobs(name, state, start, start + size)
-        counts, paused, jobs = await asyncio.gather(
-            manager.get_queue_stats(name), manager.get_paused_queues(), listing
+        counts, paused, jobs, limits = await asyncio.gather(
+            manager.get_queue_stats(name),
+            manager.get_paused_queues(),
+            listing,
+            manager.get_queue_limits(name),
         )
     except InvalidJobError as exc:
         return bad_request(view, str(exc))
@@ -77,6 +80,7 @@ async def queue(view: View) -> Response:
         has_next=len(jobs) > size,
         states=STATES,
         cleanable=CLEANABLE,
+        limits=limits.get(name),
     )
 
 
