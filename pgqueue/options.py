@@ -30,13 +30,6 @@ computed from them stays a valid timestamp."""
 MAX_NAME_LENGTH = 255
 _QUEUE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
 
-# Bull users write camelCase; both spellings are accepted.
-_ALIASES = {
-    "jobId": "job_id",
-    "removeOnComplete": "remove_on_complete",
-    "removeOnFail": "remove_on_fail",
-    "runAt": "run_at",
-}
 KNOWN_OPTIONS = frozenset(
     {
         "priority",
@@ -51,6 +44,27 @@ KNOWN_OPTIONS = frozenset(
         "lifo",
     }
 )
+
+
+"""Every job option, by its Python name. Its camelCase form (Bull's) is derived below."""
+
+_SNAKE_PART = re.compile(r"_([a-z])")
+
+
+def camel_case(name: str) -> str:
+    """`remove_on_complete` -> `removeOnComplete`: how Bull and the REST API spell it."""
+    return _SNAKE_PART.sub(lambda m: m.group(1).upper(), name)
+
+
+CAMEL_OPTIONS: dict[str, str] = {
+    camel_case(name): name for name in KNOWN_OPTIONS if camel_case(name) != name
+}
+"""Bull users write camelCase; both spellings are accepted wherever options are."""
+
+
+def option_name(name: str) -> str:
+    """The Python name of an option written either way (unknown names pass through)."""
+    return CAMEL_OPTIONS.get(name, name)
 
 
 @dataclass(frozen=True)
@@ -197,7 +211,7 @@ OptionsCache = dict[tuple[tuple[str, type, Any], ...], ResolvedOptions]
 
 
 def _resolve(queue: str, options: Mapping[str, Any]) -> ResolvedOptions:
-    opts = {_ALIASES.get(k, k): v for k, v in options.items()}
+    opts = {option_name(k): v for k, v in options.items()}
     unknown = set(opts) - KNOWN_OPTIONS
     if unknown:
         raise InvalidJobError(f"unknown job options: {sorted(unknown)}")

@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 from starlette.schemas import SchemaGenerator
 
+from pgqueue.models import JobState
 from pgqueue.types import STAT_FIELDS
 
 _COUNTS = {
@@ -89,15 +90,7 @@ BASE: dict[str, Any] = {
                     "opts": {"type": "object"},
                     "state": {
                         "type": "string",
-                        "enum": [
-                            "waiting",
-                            "delayed",
-                            "active",
-                            "completed",
-                            "failed",
-                            "paused",
-                            "cancelled",
-                        ],
+                        "enum": [state.value for state in JobState],
                     },
                     "priority": {"type": "integer"},
                     "progress": {},

@@ -3,18 +3,12 @@ fields, ids as strings, times in milliseconds since the epoch."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from pgqueue.models import Job, to_ms
-
-_SNAKE = re.compile(r"_([a-z])")
-
-
-def camel(name: str) -> str:
-    return _SNAKE.sub(lambda m: m.group(1).upper(), name)
+from pgqueue.options import camel_case
 
 
 def ms(value: object) -> object:
@@ -27,7 +21,7 @@ def job(found: Job) -> dict[str, Any]:
         "queue": found.queue,
         "name": found.name,
         "data": found.data,
-        "opts": {camel(k): v for k, v in found.opts.items()},
+        "opts": {camel_case(k): v for k, v in found.opts.items()},
         "state": found.state.value,
         "priority": found.priority,
         "progress": found.progress,
@@ -54,7 +48,7 @@ def job_detail(found: Job, logs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def schedule(entry: Mapping[str, Any]) -> dict[str, Any]:
     """`get_repeating_jobs()` entries with camelCase keys and times in ms."""
-    return {camel(k): ms(v) for k, v in entry.items()}
+    return {camel_case(k): ms(v) for k, v in entry.items()}
 
 
 def audit_entry(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -42,6 +42,12 @@ def _id_and_key(job_id: str | int) -> dict[str, Any]:
 
 
 def job_state(row: Row) -> JobState:
+    """The state a user sees. Inspecting queries compute it in SQL (`user_state`, from
+    pgqueue_job_state); the engine's own statements return the stored state and, for
+    waiting rows, whether they are delayed or paused."""
+    shown = row.get("user_state")
+    if shown is not None:
+        return JobState(shown)
     state = row["state"]
     if state == "waiting":
         if row.get("delayed"):

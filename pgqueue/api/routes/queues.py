@@ -13,7 +13,7 @@ from pgqueue.admin.roles import ADMIN, ADMIN_ONLY_QUEUES, SERVICE, Action
 from pgqueue.api import inputs, views
 from pgqueue.api.endpoint import Call, endpoint
 from pgqueue.models import Job, QueueName
-from pgqueue.options import KNOWN_OPTIONS
+from pgqueue.options import KNOWN_OPTIONS, option_name
 
 DEFAULT_PAGE_END = 99
 
@@ -194,10 +194,6 @@ async def retry_failed(call: Call) -> Any:
     return {"count": count}
 
 
-def _snake(name: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
-
-
 def _job_options(raw: object) -> dict[str, Any]:
     """Options as `add_job` takes them: camelCase or snake_case names, `runAt` as an ISO
     8601 time with its offset."""
@@ -205,7 +201,7 @@ def _job_options(raw: object) -> dict[str, Any]:
         return {}
     if not isinstance(raw, dict):
         raise ApiError(422, "opts must be a JSON object")
-    options = {_snake(k): v for k, v in raw.items()}
+    options = {option_name(k): v for k, v in raw.items()}
     unknown = set(options) - KNOWN_OPTIONS
     if unknown:
         raise ApiError(422, f"unknown job options: {sorted(unknown)}")

@@ -28,7 +28,8 @@ CROSS JOIN (SELECT count(sent) AS n FROM notified) AS nt;
 -- name: promote_job
 -- A delayed job runs now.
 WITH target AS (
-    SELECT id, state, run_at > now() AS delayed FROM pgqueue_jobs
+    SELECT id, state, pgqueue_job_state(state, run_at, false) = 'delayed' AS delayed
+    FROM pgqueue_jobs
     WHERE queue = %(queue)s AND (id = %(id)s OR key = %(key)s)
     ORDER BY id = %(id)s DESC
     LIMIT 1
@@ -74,20 +75,11 @@ WITH doomed AS (
     FROM pgqueue_jobs AS j
     LEFT JOIN pgqueue_queues AS q ON q.name = j.queue
     WHERE j.queue = %(queue)s
-      AND CASE %(state)s
-            WHEN 'completed' THEN j.state = 'completed'
+      AND CASE
+            WHEN %(state)s IN ('completed', 'failed', 'cancelled') THEN j.state = %(state)s
                 AND j.finished_at < now() - %(grace_ms)s * interval '1 millisecond'
-            WHEN 'failed' THEN j.state = 'failed'
-                AND j.finished_at < now() - %(grace_ms)s * interval '1 millisecond'
-            WHEN 'cancelled' THEN j.state = 'cancelled'
-                AND j.finished_at < now() - %(grace_ms)s * interval '1 millisecond'
-            WHEN 'waiting' THEN j.state = 'waiting' AND j.run_at <= now()
-                AND NOT coalesce(q.paused, false)
-                AND j.created_at < now() - %(grace_ms)s * interval '1 millisecond'
-            WHEN 'paused' THEN j.state = 'waiting' AND j.run_at <= now()
-                AND coalesce(q.paused, false)
-                AND j.created_at < now() - %(grace_ms)s * interval '1 millisecond'
-            WHEN 'delayed' THEN j.state = 'waiting' AND j.run_at > now()
+            WHEN %(state)s IN ('waiting', 'paused', 'delayed') THEN j.state = 'waiting'
+                AND pgqueue_job_state(j.state, j.run_at, coalesce(q.paused, false)) = %(state)s
                 AND j.created_at < now() - %(grace_ms)s * interval '1 millisecond'
           END
     ORDER BY j.id

@@ -7,7 +7,7 @@
 -- remove_on_complete / remove_on_fail are no longer rows, so they are not counted.
 SELECT j.queue,
        extract(epoch FROM now() - min(greatest(j.run_at, j.created_at)) FILTER (
-           WHERE j.state = 'waiting' AND NOT coalesce(q.paused, false)
+           WHERE pgqueue_job_state(j.state, j.run_at, coalesce(q.paused, false)) = 'waiting'
        ))::float8 AS oldest_waiting_seconds,
        count(*) FILTER (WHERE j.state = 'completed') AS completed_recently,
        count(*) FILTER (WHERE j.state = 'failed') AS failed_recently
@@ -22,7 +22,7 @@ GROUP BY j.queue;
 -- The queue page's search box: a job by its id or key, or every job whose name contains
 -- the text (case-insensitive), in any state, newest first. The name match reads all of
 -- the queue's rows, which is fine for a person typing, not for a hot path.
-SELECT j.*, j.run_at > now() AS delayed, coalesce(q.paused, false) AS paused
+SELECT j.*, pgqueue_job_state(j.state, j.run_at, coalesce(q.paused, false)) AS user_state
 FROM pgqueue_jobs AS j
 LEFT JOIN pgqueue_queues AS q ON q.name = j.queue
 WHERE j.queue = %(queue)s
@@ -51,7 +51,8 @@ SELECT count(*) AS n FROM retried CROSS JOIN (SELECT count(sent) FROM notified) 
 -- "Promote all delayed": every delayed job of the queue becomes ready now.
 WITH promoted AS (
     UPDATE pgqueue_jobs SET run_at = now()
-    WHERE queue = %(queue)s AND state = 'waiting' AND run_at > now()
+    WHERE queue = %(queue)s AND state = 'waiting'
+      AND pgqueue_job_state(state, run_at, false) = 'delayed'
     RETURNING id
 ),
 notified AS (

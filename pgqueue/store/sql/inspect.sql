@@ -1,6 +1,7 @@
 -- name: get_job
--- A job is found by its id or by the key (job_id) its producer gave it.
-SELECT j.*, j.run_at > now() AS delayed, coalesce(q.paused, false) AS paused
+-- A job is found by its id or by the key (job_id) its producer gave it. `user_state` is
+-- the state a user sees (pgqueue_job_state, migration 0010: delayed and paused derived).
+SELECT j.*, pgqueue_job_state(j.state, j.run_at, coalesce(q.paused, false)) AS user_state
 FROM pgqueue_jobs AS j
 LEFT JOIN pgqueue_queues AS q ON q.name = j.queue
 WHERE j.queue = %(queue)s AND (j.id = %(id)s OR j.key = %(key)s)
@@ -8,18 +9,15 @@ ORDER BY j.id = %(id)s DESC
 LIMIT 1;
 
 -- name: list_jobs
--- Jobs in one user-visible state, newest first as Bull lists them; `waiting`, `delayed`
--- and `paused` are derived from the run time and the queue's pause flag.
-SELECT j.*, j.run_at > now() AS delayed, coalesce(q.paused, false) AS paused
+-- Jobs in one user-visible state, newest first as Bull lists them. The stored state
+-- narrows the rows (the derived states are all stored as `waiting`), so the planner
+-- keeps its indexes; pgqueue_job_state (migration 0010) decides.
+SELECT j.*, pgqueue_job_state(j.state, j.run_at, coalesce(q.paused, false)) AS user_state
 FROM pgqueue_jobs AS j
 LEFT JOIN pgqueue_queues AS q ON q.name = j.queue
 WHERE j.queue = %(queue)s
-  AND CASE %(state)s
-        WHEN 'waiting' THEN j.state = 'waiting' AND j.run_at <= now() AND NOT coalesce(q.paused, false)
-        WHEN 'paused' THEN j.state = 'waiting' AND j.run_at <= now() AND coalesce(q.paused, false)
-        WHEN 'delayed' THEN j.state = 'waiting' AND j.run_at > now()
-        ELSE j.state = %(state)s
-      END
+  AND j.state = CASE WHEN %(state)s IN ('delayed', 'paused') THEN 'waiting' ELSE %(state)s END
+  AND pgqueue_job_state(j.state, j.run_at, coalesce(q.paused, false)) = %(state)s
 ORDER BY coalesce(j.finished_at, j.processed_at, j.created_at) DESC, j.id DESC
 OFFSET %(offset)s
 LIMIT %(limit)s;
@@ -40,12 +38,17 @@ LIMIT %(limit)s;
 -- signed deltas their triggers append (see migration 0004); cancelled jobs, which are
 -- few, from the partial index that holds them alone. No state costs a walk over the
 -- finished rows.
-WITH counts AS (
-    SELECT queue, count(*) FILTER (WHERE run_at <= now()) AS ready,
-           count(*) FILTER (WHERE run_at > now()) AS delayed,
-           0 AS active, 0 AS completed, 0 AS failed, 0 AS cancelled
+WITH waiting AS (
+    SELECT queue, pgqueue_job_state(state, run_at, false) AS shown
     FROM pgqueue_jobs
     WHERE state = 'waiting' AND (%(queue)s::text IS NULL OR queue = %(queue)s)
+),
+counts AS (
+    -- A ready job of a paused queue counts as paused: that split is made below, per queue.
+    SELECT queue, count(*) FILTER (WHERE shown = 'waiting') AS ready,
+           count(*) FILTER (WHERE shown = 'delayed') AS delayed,
+           0 AS active, 0 AS completed, 0 AS failed, 0 AS cancelled
+    FROM waiting
     GROUP BY queue
     UNION ALL
     SELECT queue, 0, 0, count(*), 0, 0, 0

@@ -7,8 +7,8 @@ SELECT count(*) AS runs,
        count(*) FILTER (WHERE state = 'completed') AS completed,
        count(*) FILTER (WHERE state = 'failed') AS failed,
        count(*) FILTER (WHERE state = 'active') AS active,
-       count(*) FILTER (WHERE state = 'waiting' AND run_at > now()) AS delayed,
-       count(*) FILTER (WHERE state = 'waiting' AND run_at <= now()) AS waiting,
+       count(*) FILTER (WHERE pgqueue_job_state(state, run_at, false) = 'delayed') AS delayed,
+       count(*) FILTER (WHERE pgqueue_job_state(state, run_at, false) = 'waiting') AS waiting,
        (count(*) FILTER (WHERE state = 'completed'))::float8
            / nullif(count(*) FILTER (WHERE state IN ('completed', 'failed')), 0) AS success_rate,
        percentile_cont(0.5) WITHIN GROUP (
@@ -33,7 +33,7 @@ ORDER BY runs DESC, reason;
 -- name: report_pipeline_runs
 -- One line per run of the pipeline in the period, oldest first: the report's table.
 SELECT id::text AS id, name,
-       CASE WHEN state = 'waiting' AND run_at > now() THEN 'delayed' ELSE state END AS state,
+       pgqueue_job_state(state, run_at, false) AS state,
        attempts_made, created_at, processed_at, finished_at,
        CASE WHEN state IN ('completed', 'failed')
             THEN extract(epoch FROM finished_at - processed_at)::float8 END AS duration_seconds,
