@@ -27,6 +27,7 @@ from pgqueue.types import JobOptions
 @click.option("--priority", "-p", type=int, help="Smaller runs first (1 critical … 4 low).")
 @click.option("--attempts", "-a", type=int, help="How many times to try it.")
 @click.option("--job-id", help="Your key for it: adding the same key again adds nothing.")
+@click.option("--lifo", is_flag=True, help="Run it before the jobs waiting at its priority.")
 @json_option
 @one_shot
 def enqueue_command(
@@ -37,6 +38,7 @@ def enqueue_command(
     priority: int | None,
     attempts: int | None,
     job_id: str | None,
+    lifo: bool,
     as_json: bool,
 ) -> None:
     """Add a NAME job to QUEUE and print its id."""
@@ -49,6 +51,8 @@ def enqueue_command(
         options["attempts"] = attempts
     if job_id is not None:
         options["job_id"] = job_id
+    if lifo:
+        options["lifo"] = True
     with manager() as m:
         job = m.add_job(queue, name, data, **options)
     if as_json:

@@ -1,4 +1,5 @@
-"""`pgqueue jobs list|show|retry|remove|promote`: the jobs of one queue, by hand."""
+"""`pgqueue jobs list|show|retry|remove|promote|cancel|wait`: the jobs of one queue, by
+hand."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import click
 
 from pgqueue.api import views
 from pgqueue.cli.output import echo_json, echo_table, json_option, manager, one_shot, when
+from pgqueue.cli.params import DURATION
 from pgqueue.errors import PgQueueError
 from pgqueue.manager import SyncJobQueueManager
 from pgqueue.models import Job, JobState
@@ -19,7 +21,7 @@ MAX_LIST = 1000
 
 @click.group("jobs")
 def jobs_group() -> None:
-    """List, inspect, retry, remove and promote jobs."""
+    """List, inspect, retry, remove, promote, cancel and wait for jobs."""
 
 
 def _listed(m: SyncJobQueueManager, queue: str, state: str | None, limit: int) -> list[Job]:
@@ -100,6 +102,7 @@ def show_command(queue: str, job_id: str, as_json: bool) -> None:
         ("run at", when(job.run_at)),
         ("started", when(job.processed_at)),
         ("finished", when(job.finished_at)),
+        *([("cancelled", f"by {job.cancelled_by}")] if job.cancelled_by else []),
         ("data", json.dumps(job.data, ensure_ascii=False)),
         ("options", json.dumps(job.opts, ensure_ascii=False, default=str)),
     ]
@@ -173,6 +176,45 @@ def promote_command(queue: str, job_ids: tuple[str, ...], all_delayed: bool) -> 
             click.echo(f"promoted {m.promote_delayed_jobs(queue)} delayed jobs in {queue}")
             return
         _each(queue, job_ids, m.promote_job, "promoted")
+
+
+@jobs_group.command("cancel")
+@click.argument("queue")
+@click.argument("job_ids", metavar="ID...", nargs=-1, required=True)
+@click.option("--by", help="Who cancels, as the job records it (default: user@host).")
+@one_shot
+def cancel_command(queue: str, job_ids: tuple[str, ...], by: str | None) -> None:
+    """End waiting, delayed or running jobs in the state cancelled; never retried."""
+    with manager() as m:
+        _each(queue, job_ids, lambda q, j: m.cancel_job(q, j, by=by), "cancelled")
+
+
+@jobs_group.command("wait")
+@click.argument("queue")
+@click.argument("job_id", metavar="ID")
+@click.option(
+    "--timeout", "-t", type=DURATION, default="30s", show_default=True, help="Give up after."
+)
+@json_option
+@one_shot
+def wait_command(queue: str, job_id: str, timeout: int, as_json: bool) -> None:
+    """Wait until a job is completed, failed or cancelled; print its outcome. Exits 1
+    unless it completed (or after the timeout, with one line saying so)."""
+    with manager() as m:
+        try:
+            job = m.wait_for_job(queue, job_id, timeout / 1000)
+        except TimeoutError as exc:
+            raise click.ClickException(str(exc)) from None
+    if as_json:
+        echo_json(views.job(job))
+    elif job.state is JobState.COMPLETED:
+        click.echo(f"completed {json.dumps(job.return_value, ensure_ascii=False)}")
+    elif job.state is JobState.FAILED:
+        click.echo(f"failed {job.failed_reason}")
+    else:
+        click.echo(f"cancelled by {job.cancelled_by}")
+    if job.state is not JobState.COMPLETED:
+        raise SystemExit(1)
 
 
 COMMANDS = [jobs_group]

@@ -1,4 +1,4 @@
-"""`pgqueue queues list|pause|resume|clean`."""
+"""`pgqueue queues list|pause|resume|clean|limits|rate-limit|concurrency`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pgqueue.types import STAT_FIELDS
 
 @click.group("queues")
 def queues_group() -> None:
-    """List queues; pause, resume and clean one."""
+    """List queues; pause, resume and clean one; show and set its limits."""
 
 
 @queues_group.command("list")
@@ -83,6 +83,68 @@ def clean_command(queue: str, grace: int, state: str, limit: int | None, as_json
         echo_json({"queue": queue, "state": state, "removed": removed})
         return
     click.echo(f"removed {len(removed)} {state} jobs from {queue}")
+
+
+@queues_group.command("limits")
+@json_option
+@one_shot
+def limits_command(as_json: bool) -> None:
+    """Queues with a rate limit or global concurrency, and how many jobs each holds back."""
+    with manager() as m:
+        found = m.get_queue_limits()
+    if as_json:
+        echo_json([limit.as_dict() for limit in found.values()])
+        return
+    echo_table(
+        ["QUEUE", "RATE", "CONCURRENCY", "ACTIVE", "HELD BACK"],
+        [
+            [
+                q,
+                "-" if lim.rate_max is None else f"{lim.rate_max}/{lim.rate_duration_ms}ms",
+                "-" if lim.concurrency is None else lim.concurrency,
+                lim.active,
+                lim.held_back,
+            ]
+            for q, lim in found.items()
+        ],
+    )
+
+
+@queues_group.command("rate-limit")
+@click.argument("queue")
+@click.argument("max_jobs", metavar="MAX", type=click.IntRange(min=1), required=False)
+@click.option("--per", type=DURATION, default="1s", show_default=True, help="The window.")
+@click.option("--remove", is_flag=True, help="Remove QUEUE's rate limit.")
+@one_shot
+def rate_limit_command(queue: str, max_jobs: int | None, per: int, remove: bool) -> None:
+    """Start at most MAX of QUEUE's jobs in any --per window, across every worker."""
+    if (max_jobs is None) != remove:
+        raise click.UsageError("give MAX or --remove (one of the two)")
+    with manager() as m:
+        m.set_rate_limit(queue, max_jobs, per)
+    click.echo(
+        f"removed the rate limit of {queue}"
+        if max_jobs is None
+        else f"{queue} starts at most {max_jobs} jobs per {per} ms"
+    )
+
+
+@queues_group.command("concurrency")
+@click.argument("queue")
+@click.argument("n", type=click.IntRange(min=1), required=False)
+@click.option("--remove", is_flag=True, help="Remove QUEUE's global concurrency.")
+@one_shot
+def concurrency_command(queue: str, n: int | None, remove: bool) -> None:
+    """Run at most N of QUEUE's jobs at once across every worker (global concurrency)."""
+    if (n is None) != remove:
+        raise click.UsageError("give N or --remove (one of the two)")
+    with manager() as m:
+        m.set_global_concurrency(queue, n)
+    click.echo(
+        f"removed the global concurrency of {queue}"
+        if n is None
+        else f"at most {n} jobs of {queue} run at once"
+    )
 
 
 COMMANDS = [queues_group]
