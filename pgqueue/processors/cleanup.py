@@ -28,15 +28,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import psycopg
-from psycopg.rows import dict_row
-
 from pgqueue.errors import UnrecoverableError
+from pgqueue.manager import housekeeping
+from pgqueue.manager.housekeeping import Row
 from pgqueue.models import CleanupJobType, QueueName
 from pgqueue.registry import Registry
-from pgqueue.store import cleanup_ops
-from pgqueue.store.ops import Row
-from pgqueue.store.sync import execute
 from pgqueue.worker.job import RunningJob
 
 DAY = 86_400.0
@@ -64,14 +60,9 @@ def older_than(data: Any, default_seconds: float) -> float:
     return default_seconds
 
 
-def _connect(job: RunningJob) -> psycopg.Connection[Row]:
-    return psycopg.connect(job.database_url, autocommit=True, row_factory=dict_row)
-
-
 def expired_tokens(job: RunningJob) -> dict[str, Any]:
-    with _connect(job) as conn:
-        rows = execute(conn, cleanup_ops.delete_expired_tokens())
-    return {"removed": len(rows), "tokens": [r["name"] for r in rows]}
+    names = housekeeping.delete_expired_tokens(job.database_url)
+    return {"removed": len(names), "tokens": names}
 
 
 def _archive_line(row: Row) -> str:
@@ -97,17 +88,13 @@ def old_logs(job: RunningJob) -> dict[str, Any]:
     seconds = older_than(job.data, 30 * DAY)
     directory = job.settings.artifacts_dir / ARCHIVES
     directory.mkdir(parents=True, exist_ok=True)
-    archived = 0
     files: list[str] = []
-    with _connect(job) as conn:
-        while True:
-            with conn.transaction():
-                rows = execute(conn, cleanup_ops.take_old_job_logs(seconds, LOG_BATCH))
-                if rows:
-                    files.append(str(_write_archive(directory, rows)))
-            archived += len(rows)
-            if len(rows) < LOG_BATCH:
-                break
+    archived = housekeeping.take_old_job_logs(
+        job.database_url,
+        seconds,
+        LOG_BATCH,
+        lambda rows: files.append(str(_write_archive(directory, rows))),
+    )
     return {"archived": archived, "files": files}
 
 

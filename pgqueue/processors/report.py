@@ -13,22 +13,16 @@ job at once; a period without data gives an empty report.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-import psycopg
-from psycopg import Connection, IsolationLevel
-
 from pgqueue.errors import UnrecoverableError
+from pgqueue.manager.reports import Period, ReportReader, report_snapshot
 from pgqueue.models import QueueName, ReportJobType
 from pgqueue.processors.report_files import Report, write_report
 from pgqueue.processors.templates import template_environment
 from pgqueue.registry import ANY_NAME, Registry
-from pgqueue.store import report_ops
-from pgqueue.store.report_ops import Period
-from pgqueue.store.sync import execute
 from pgqueue.worker.job import RunningJob
 
 CONCURRENCY = 2
@@ -37,7 +31,7 @@ MAX_DAYS = 3660
 SECURITY_SCAN_JOB = "security-scan"
 
 Data = dict[str, Any]
-Builder = Callable[[Connection[Any], Data, Period], Report]
+Builder = Callable[[ReportReader, Data, Period], Report]
 
 
 # --- parameters ------------------------------------------------------------------------
@@ -95,12 +89,12 @@ def _parameters(period: Period, **more: Any) -> dict[str, Any]:
 # --- the five reports ------------------------------------------------------------------
 
 
-def pipeline_report(conn: Connection[Any], data: Data, period: Period) -> Report:
+def pipeline_report(db: ReportReader, data: Data, period: Period) -> Report:
     pipeline_id = _identifier(data, "pipelineId")
     queue = QueueName.PIPELINE.value
-    figures = execute(conn, report_ops.pipeline_summary(queue, pipeline_id, period))
-    reasons = execute(conn, report_ops.pipeline_failures(queue, pipeline_id, period))
-    runs = execute(conn, report_ops.pipeline_runs(queue, pipeline_id, period))
+    figures = db.pipeline_summary(queue, pipeline_id, period)
+    reasons = db.pipeline_failures(queue, pipeline_id, period)
+    runs = db.pipeline_runs(queue, pipeline_id, period)
     outcomes = ("completed", "failed", "active", "waiting", "delayed")
     summary = {
         "pipelineId": pipeline_id,
@@ -131,9 +125,9 @@ def pipeline_report(conn: Connection[Any], data: Data, period: Period) -> Report
     )
 
 
-def coverage_report(conn: Connection[Any], data: Data, period: Period) -> Report:
+def coverage_report(db: ReportReader, data: Data, period: Period) -> Report:
     project_id = _identifier(data, "projectId")
-    found = execute(conn, report_ops.coverage_by_day(QueueName.TEST.value, project_id, period))
+    found = db.coverage_by_day(QueueName.TEST.value, project_id, period)
     total = found.total
     summary = {
         "projectId": project_id,
@@ -154,12 +148,9 @@ def coverage_report(conn: Connection[Any], data: Data, period: Period) -> Report
     )
 
 
-def security_scan_report(conn: Connection[Any], data: Data, period: Period) -> Report:
+def security_scan_report(db: ReportReader, data: Data, period: Period) -> Report:
     project_id = None if data.get("projectId") is None else _identifier(data, "projectId")
-    found = execute(
-        conn,
-        report_ops.security_findings(SECURITY_SCAN_JOB, QueueName.REPORT.value, project_id, period),
-    )
+    found = db.security_findings(SECURITY_SCAN_JOB, QueueName.REPORT.value, project_id, period)
     severities = list(found.by_severity)
     scans = [
         {
@@ -188,8 +179,8 @@ def security_scan_report(conn: Connection[Any], data: Data, period: Period) -> R
     )
 
 
-def analytics_report(conn: Connection[Any], data: Data, period: Period) -> Report:
-    found = execute(conn, report_ops.queue_analytics(period))
+def analytics_report(db: ReportReader, data: Data, period: Period) -> Report:
+    found = db.queue_analytics(period)
     return Report(
         ReportJobType.ANALYTICS.value,
         "Queue analytics",
@@ -211,9 +202,9 @@ def analytics_report(conn: Connection[Any], data: Data, period: Period) -> Repor
     )
 
 
-def audit_log_report(conn: Connection[Any], data: Data, period: Period) -> Report:
-    summary = execute(conn, report_ops.audit_summary(period))
-    entries = execute(conn, report_ops.audit_entries(period))
+def audit_log_report(db: ReportReader, data: Data, period: Period) -> Report:
+    summary = db.audit_summary(period)
+    entries = db.audit_entries(period)
     return Report(
         ReportJobType.AUDIT_LOG.value,
         "Admin audit log",
@@ -242,15 +233,6 @@ BUILDERS: dict[str, Builder] = {
 # --- the processor ---------------------------------------------------------------------
 
 
-@contextmanager
-def _snapshot(database_url: str) -> Iterator[Connection[Any]]:
-    """One read-only snapshot, so the figures of a report agree with each other."""
-    with psycopg.connect(database_url, options="-c TimeZone=UTC") as conn:
-        conn.read_only = True
-        conn.isolation_level = IsolationLevel.REPEATABLE_READ
-        yield conn
-
-
 def process_report(job: RunningJob) -> dict[str, Any]:
     builder = BUILDERS.get(job.name)
     if builder is None:
@@ -262,8 +244,8 @@ def process_report(job: RunningJob) -> dict[str, Any]:
         raise UnrecoverableError(f"report job data must be an object, got {data!r}")
     period = parse_period(data)
     job.progress(25)
-    with _snapshot(job.database_url) as conn:
-        report = builder(conn, data, period)
+    with report_snapshot(job.database_url) as db:
+        report = builder(db, data, period)
     job.progress(75)
     settings = job.settings
     files = write_report(
