@@ -44,7 +44,8 @@ lint: install
 	$(BIN)/ruff check pgqueue tests alembic benchmarks tools
 	$(BIN)/ruff format --check pgqueue tests alembic benchmarks tools
 	$(BIN)/python tools/twins.py --check
-	$(BIN)/mypy pgqueue tools
+	$(BIN)/mypy pgqueue tools tests
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff format pgqueue tests alembic benchmarks tools

@@ -84,9 +84,9 @@ async def test_limits_routes_set_show_and_remove(api: Api, manager: JobQueueMana
     for body in ({"max": 0}, {"max": "ten"}, {"max": 5, "duration": -1}, {"duration": 5}):
         response = await api.client.put(f"{Q}/report/rate-limit", headers=api.admin, json=body)
         assert error_of(response, 422)["code"] == "INVALID_INPUT"
-    for body in ({"concurrency": 0}, {"concurrency": True}, {}, {"concurrency": 1, "x": 1}):
+    for wrong in ({"concurrency": 0}, {"concurrency": True}, {}, {"concurrency": 1, "x": 1}):
         response = await api.client.put(
-            f"{Q}/report/global-concurrency", headers=api.admin, json=body
+            f"{Q}/report/global-concurrency", headers=api.admin, json=wrong
         )
         error_of(response, 422)
     await api.client.put(f"{Q}/report/rate-limit", headers=api.admin, json={"max": None})

@@ -23,6 +23,7 @@ from pgqueue.dashboard import DashboardSettings
 from pgqueue.registry import Registry
 from pgqueue.store import auth_ops
 from pgqueue.store.aio import execute
+from pgqueue.types import StatField
 from tests.helpers import RunWorker, wait_for
 
 HOSTILE = '<img src=x onerror="alert(1)">'
@@ -242,7 +243,7 @@ def _row(html: str, queue: str) -> str:
     return html[start : html.index("</tr>", start)]
 
 
-async def _count(manager: JobQueueManager, queue: str, state: str, n: int) -> bool:
+async def _count(manager: JobQueueManager, queue: str, state: StatField, n: int) -> bool:
     return (await manager.get_queue_stats(queue))[state] == n
 
 

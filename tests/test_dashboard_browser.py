@@ -24,6 +24,7 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 from pgqueue import JobQueueManager
 from pgqueue.dashboard import DashboardSettings
 from pgqueue.registry import Registry
+from pgqueue.types import StatField
 from tests.helpers import ROOT, RunWorker, wait_for
 from tests.test_dashboard import HOSTILE, create_tokens, dashboard_app
 
@@ -263,7 +264,7 @@ async def _state(manager: JobQueueManager, queue: str, job_id: str, state: str) 
     return job is not None and job.state.value == state
 
 
-async def _count(manager: JobQueueManager, queue: str, state: str, n: int) -> bool:
+async def _count(manager: JobQueueManager, queue: str, state: StatField, n: int) -> bool:
     return (await manager.get_queue_stats(queue))[state] == n
 
 

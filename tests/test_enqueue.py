@@ -29,7 +29,8 @@ async def test_add_job_stores_data_and_default_options(manager: JobQueueManager)
     stored = await manager.get_job("email", job.id)
     assert stored is not None
     assert stored.data == {"to": "a@example.com"}
-    assert stored.timestamp is not None and abs(stored.timestamp - job.timestamp) == 0
+    assert stored.timestamp is not None and job.timestamp is not None
+    assert stored.timestamp == job.timestamp
 
 
 async def test_queue_default_priority_follows_the_guide(manager: JobQueueManager) -> None:
@@ -136,7 +137,11 @@ async def test_retention_options_accepted(
     manager: JobQueueManager, retention: object, expected: object
 ) -> None:
     job = await manager.add_job(
-        "email", "x", {}, remove_on_complete=retention, remove_on_fail=retention
+        "email",
+        "x",
+        {},
+        remove_on_complete=retention,  # type: ignore[arg-type]
+        remove_on_fail=retention,  # type: ignore[arg-type]
     )
     assert job.opts["remove_on_complete"] == expected
     assert job.opts["remove_on_fail"] == expected

@@ -38,10 +38,11 @@ async def test_lifo_jobs_run_first_within_their_priority(
 
 def test_lifo_is_validated(sync_manager: SyncJobQueueManager) -> None:
     with pytest.raises(InvalidJobError, match="lifo"):
-        sync_manager.add_job("test", "x", {}, lifo="yes")
+        sync_manager.add_job("test", "x", {}, lifo="yes")  # type: ignore[arg-type]
     with pytest.raises(InvalidJobError, match="lifo"):
         sync_manager.add_job("test", "x", {}, lifo=True, delay=1000)
     job = sync_manager.add_job("test", "x", {}, lifo=True)
     assert job.opts["lifo"] is True and job.state is JobState.WAITING
     activity = sync_manager.get_queue_activity()
-    assert 0 <= activity["test"].oldest_waiting_seconds < 3600
+    waited = activity["test"].oldest_waiting_seconds
+    assert waited is not None and 0 <= waited < 3600

@@ -122,12 +122,13 @@ async def test_cancel_reaches_the_process_running_the_job(
     sleeper = await manager.add_job("test", "timed", {"seconds": 60}, attempts=3)
     polite = await manager.add_job("test", "polite", {"seconds": 60})
     for job in (sleeper, polite):
-        await wait_for(lambda j=job: _in_state(manager, j.id, JobState.ACTIVE), timeout=30)
+        await wait_for(lambda j=job: _in_state(manager, j.id, JobState.ACTIVE), timeout=30)  # type: ignore[misc]
     await manager.cancel_job("test", sleeper.id, by="test")
     await manager.cancel_job("test", polite.id, by="test")
     outcomes = await wait_for(
         lambda: (
-            dict(query(db_url, "SELECT job_id, outcome FROM test_timings")) or None
+            dict(query(db_url, "SELECT job_id, outcome FROM test_timings"))  # type: ignore[arg-type]
+            or None
             if len(query(db_url, "SELECT 1 FROM test_timings")) == 2
             else None
         ),

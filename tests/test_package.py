@@ -20,7 +20,8 @@ def test_version_and_license_come_from_the_package_metadata() -> None:
     assert pgqueue.__version__ == version("pgqueue")
     assert (ROOT / "LICENSE").read_text().startswith("MIT License")
     assert "MIT" in (
-        metadata("pgqueue").get("License") or metadata("pgqueue")["License-Expression"]
+        metadata("pgqueue").get("License")  # type: ignore[attr-defined]
+        or metadata("pgqueue")["License-Expression"]
     )
     assert (Path(pgqueue.__file__).parent / "py.typed").exists()
 

@@ -17,6 +17,7 @@ import psycopg
 import pytest
 
 from pgqueue import JobQueueManager, JobState
+from pgqueue.types import StatField
 from tests.helpers import ROOT, pgqueue_process, wait_for
 from tests.workload import RUNS_DDL
 
@@ -97,7 +98,7 @@ async def test_two_workers_run_every_job_exactly_once(
     assert len(pids) == 2, "both processes should have taken a share"
 
 
-async def _count(manager: JobQueueManager, state: str, n: int) -> bool:
+async def _count(manager: JobQueueManager, state: StatField, n: int) -> bool:
     return (await manager.get_queue_stats("test"))[state] == n
 
 

@@ -119,7 +119,7 @@ def test_a_directory_swapped_for_a_link_mid_sweep_is_never_followed(
             (root / "work").symlink_to(outside)
         return found
 
-    monkeypatch.setattr(cleanup.os, "stat", stat_then_swap)
+    monkeypatch.setattr(os, "stat", stat_then_swap)
     result = cleanup._Sweep(root, time.time() - 86_400, frozenset()).run()
     monkeypatch.undo()
     assert keep.read_text() == "mine"

@@ -181,7 +181,7 @@ async def test_in_a_browser_a_stolen_cookie_dies_with_the_sign_out(
         try:
             page = await mine.new_page()
             await browser_sign_in(page, base_url, tokens["ops-admin"])
-            await theirs.add_cookies(await mine.cookies())
+            await theirs.add_cookies(await mine.cookies())  # type: ignore[arg-type]
             stolen = await theirs.new_page()
             await stolen.goto(f"{base_url}/admin/queues/email")
             await expect(stolen.locator("h1")).to_contain_text("email")
