@@ -8,7 +8,8 @@ fast, to watch a drain from outside, and to put the engine's numbers in proporti
 # cheap however many finished rows the table holds.
 REMAINING = """
 SELECT (SELECT count(*) FROM pgqueue_jobs WHERE state = 'waiting' AND queue = %(queue)s)
-     + (SELECT count(*) FROM pgqueue_jobs WHERE state = 'active' AND queue = %(queue)s)
+     + (SELECT count(*) FROM pgqueue_jobs
+          WHERE worker_id IS NOT NULL AND state = 'active' AND queue = %(queue)s)
        AS remaining
 """
 

@@ -2,21 +2,37 @@
 
 Our own connections run in autocommit: every store statement is one round trip with no
 BEGIN/COMMIT around it, and statements that must be atomic together open a transaction
-explicitly.
+explicitly. Pooled connections carry a statement timeout: the server does not notice a
+client that died until it writes to it, so without one a statement can outlive its
+process by hours. Statements that must be shorter (maintenance) set their own.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, Connection
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from pgqueue.db.urls import libpq_url
 
 _embedded_url: str | None = None
+
+STATEMENT_TIMEOUT_MS = 60_000
+"""The longest any statement on a pooled connection may run: a bulk enqueue of 100,000
+jobs, a report over a month of a busy queue."""
+_SET_TIMEOUT = f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}"
+
+
+async def _configure_async(conn: AsyncConnection[Any]) -> None:
+    await conn.execute(_SET_TIMEOUT)
+
+
+def _configure_sync(conn: Connection[Any]) -> None:
+    conn.execute(_SET_TIMEOUT)
 
 
 def resolve_database_url(url: str | None = None) -> str:
@@ -39,6 +55,7 @@ def async_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> AsyncConne
         min_size=min_size,
         max_size=max_size,
         kwargs={"autocommit": True, "row_factory": dict_row},
+        configure=_configure_async,
         open=False,
     )
 
@@ -49,6 +66,7 @@ def sync_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> ConnectionP
         min_size=min_size,
         max_size=max_size,
         kwargs={"autocommit": True, "row_factory": dict_row},
+        configure=_configure_sync,
         open=False,
     )
 

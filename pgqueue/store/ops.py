@@ -368,8 +368,15 @@ def try_maintenance_lock() -> Op[bool]:
     return Op(query("try_maintenance_lock"), {}, lambda rows: bool(rows[0]["locked"]))
 
 
-def rescue(lease_seconds: float) -> Op[list[Row]]:
-    return Op(query("rescue_jobs"), {"lease_seconds": lease_seconds}, lambda rows: rows)
+def set_maintenance_timeout(timeout_ms: int) -> Op[None]:
+    """For the rest of the maintenance transaction."""
+    return Op(query("set_maintenance_timeout"), {"timeout_ms": timeout_ms}, lambda rows: None)
+
+
+def rescue(lease_seconds: float, limit: int) -> Op[list[Row]]:
+    return Op(
+        query("rescue_jobs"), {"lease_seconds": lease_seconds, "limit": limit}, lambda rows: rows
+    )
 
 
 def prune_finished(limit: int) -> Op[int]:

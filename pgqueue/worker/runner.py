@@ -34,7 +34,13 @@ logger = logging.getLogger(__name__)
 
 CHANNEL = "pgqueue_jobs"
 PRUNE_BATCH = 5000
+RESCUE_BATCH = 5000
+MAINTENANCE_TIMEOUT_MS = 10_000
+"""No maintenance statement runs longer: each reads a bounded batch and takes well under
+a second, and one that outlives its worker must not hold a core and a snapshot."""
 LOOP_STOP_SECONDS = 5.0
+UNRECORDED_PER_SLOT = 2
+"""A worker holds at most this many claimed-but-unrecorded jobs per slot (backpressure)."""
 
 
 class Worker:
@@ -66,7 +72,7 @@ class Worker:
         pool = async_pool(self.database_url, min_size=2, max_size=4 + len(self.queues))
         await pool.open(wait=True)
         store = AsyncStore(pool)
-        finisher = Finisher(store)
+        finisher = Finisher(store, limit=UNRECORDED_PER_SLOT * sum(self.queues.values()))
         executor = ThreadPoolExecutor(
             max_workers=max(sum(self.queues.values()), 1), thread_name_prefix="pgqueue-job"
         )
@@ -222,7 +228,8 @@ class Worker:
         async with store.pool.connection() as conn, conn.transaction():
             if not await execute(conn, ops.try_maintenance_lock()):
                 return
-            rescued = await execute(conn, ops.rescue(self.settings.lease_seconds))
+            await execute(conn, ops.set_maintenance_timeout(MAINTENANCE_TIMEOUT_MS))
+            rescued = await execute(conn, ops.rescue(self.settings.lease_seconds, RESCUE_BATCH))
             pruned = await execute(conn, ops.prune_finished(PRUNE_BATCH))
         if rescued:
             logger.warning(

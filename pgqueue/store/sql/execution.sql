@@ -25,24 +25,40 @@ RETURNING j.id, j.queue, j.name, j.data::text AS data, j.opts::text AS opts, j.p
 
 -- name: complete_jobs
 -- Completions arrive in batches. Jobs kept for zero completions are deleted, the others
--- marked completed; rows two CTEs touch are disjoint, as Postgres requires. Each side
--- joins the arrays straight to the table, so that even the generic plan of this
--- prepared statement probes the primary key once per job instead of matching every
--- job of the batch against every other. The arrays travel in binary, which
--- spares the client quoting every element. One NOTIFY per batch names the queues that
--- finished jobs, for `wait_for_job`.
-WITH removed AS (
+-- marked completed; rows two CTEs touch are disjoint, as Postgres requires. Every step
+-- finds its rows with `id = ANY(...)`, which only the primary key can answer (no partial
+-- index covers active jobs; see migration 0009): the plan is an index probe per job
+-- whatever the statistics say, generic or custom, with a cold table or a backlog. The
+-- rows are locked first, in id order, and their lease and state read from the locked
+-- version, so a job whose lease moved on meanwhile is left alone. The arrays travel in
+-- binary, which spares the client quoting every element. One NOTIFY per batch names the
+-- queues that finished jobs, for `wait_for_job`.
+WITH locked AS MATERIALIZED (
+    SELECT j.id, j.lease, j.state, j.keep_completed
+    FROM pgqueue_jobs AS j
+    WHERE j.id = ANY(%(ids)b::bigint[])
+    ORDER BY j.id
+    FOR UPDATE
+),
+mine AS MATERIALIZED (
+    SELECT l.id, l.keep_completed, d.result
+    FROM locked AS l
+    JOIN unnest(%(ids)b::bigint[], %(leases)b::uuid[], %(results)b::text[]) AS d(id, lease, result)
+      ON d.id = l.id AND d.lease = l.lease
+    WHERE l.state = 'active'
+),
+removed AS (
     DELETE FROM pgqueue_jobs AS j
-    USING unnest(%(ids)b::bigint[], %(leases)b::uuid[]) AS d(id, lease)
-    WHERE j.id = d.id AND j.lease = d.lease AND j.state = 'active' AND j.keep_completed = 0
+    WHERE j.id = ANY(ARRAY(SELECT id FROM mine WHERE keep_completed = 0))
     RETURNING j.id, j.queue
 ),
 updated AS (
     UPDATE pgqueue_jobs AS j
-    SET state = 'completed', finished_at = now(), return_value = d.result::jsonb, lease = NULL
-    FROM unnest(%(ids)b::bigint[], %(leases)b::uuid[], %(results)b::text[]) AS d(id, lease, result)
-    WHERE j.id = d.id AND j.lease = d.lease AND j.state = 'active'
-      AND j.keep_completed IS DISTINCT FROM 0
+    SET state = 'completed', finished_at = now(), return_value = m.result::jsonb,
+        lease = NULL, worker_id = NULL
+    FROM mine AS m
+    WHERE j.id = ANY(ARRAY(SELECT id FROM mine WHERE keep_completed IS DISTINCT FROM 0))
+      AND j.id = m.id
     RETURNING j.id, j.queue
 ),
 notified AS (
@@ -107,12 +123,13 @@ RETURNING id;
 
 -- name: release_jobs
 -- Graceful shutdown puts unfinished jobs back in line where they were, and gives back
--- the attempt the shutdown interrupted.
+-- the attempt the shutdown interrupted. Rows are found by primary key, as completions.
 UPDATE pgqueue_jobs AS j
 SET state = 'waiting', attempts_made = greatest(j.attempts_made - 1, 0), lease = NULL,
     worker_id = NULL, processed_at = NULL
 FROM unnest(%(ids)s::bigint[], %(leases)s::uuid[]) AS r(id, lease)
-WHERE j.id = r.id AND j.lease = r.lease AND j.state = 'active'
+WHERE j.id = ANY(%(ids)s::bigint[]) AND j.id = r.id AND j.lease = r.lease
+  AND j.state = 'active'
 RETURNING j.id;
 
 -- name: release_lost_claims

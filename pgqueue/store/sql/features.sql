@@ -113,7 +113,7 @@ SELECT l.queue, l.rate_max, l.rate_duration_ms, l.concurrency,
        (SELECT count(*) FROM unnest(l.recent_starts) AS s
         WHERE s > now() - l.rate_duration_ms * interval '1 millisecond') AS recent_starts,
        (SELECT count(*) FROM pgqueue_jobs AS j
-        WHERE j.state = 'active' AND j.queue = l.queue) AS active,
+        WHERE j.worker_id IS NOT NULL AND j.state = 'active' AND j.queue = l.queue) AS active,
        (SELECT count(*) FROM pgqueue_jobs AS j
         WHERE j.state = 'waiting' AND j.queue = l.queue AND j.run_at <= now()) AS ready
 FROM pgqueue_queue_limits AS l
@@ -143,7 +143,9 @@ WITH lim AS (
     WHERE queue = %(queue)s
 ),
 running AS (
-    SELECT count(*) AS n FROM pgqueue_jobs WHERE state = 'active' AND queue = %(queue)s
+    -- Read from the index of held jobs (see migration 0009).
+    SELECT count(*) AS n FROM pgqueue_jobs
+    WHERE worker_id IS NOT NULL AND state = 'active' AND queue = %(queue)s
 ),
 room AS (
     SELECT greatest(least(

@@ -34,7 +34,8 @@ LIMIT %(limit)s;
 -- name: queue_stats
 -- Counts by user-visible state for every queue that has jobs or a pause flag (or one).
 -- Waiting, delayed and active jobs are counted from the partial indexes that hold only
--- them; completed and failed jobs, which retention may keep by the million, from the
+-- them (an active job is one a worker holds: `worker_id IS NOT NULL`); completed and
+-- failed jobs, which retention may keep by the million, from the
 -- signed deltas their triggers append (see migration 0004); cancelled jobs, which are
 -- few, from the partial index that holds them alone. No state costs a walk over the
 -- finished rows.
@@ -53,7 +54,8 @@ counts AS (
     UNION ALL
     SELECT queue, 0, 0, count(*), 0, 0, 0
     FROM pgqueue_jobs
-    WHERE state = 'active' AND (%(queue)s::text IS NULL OR queue = %(queue)s)
+    WHERE worker_id IS NOT NULL AND state = 'active'
+      AND (%(queue)s::text IS NULL OR queue = %(queue)s)
     GROUP BY queue
     UNION ALL
     SELECT queue, 0, 0, 0, CASE state WHEN 'completed' THEN sum(n) ELSE 0 END,

@@ -22,9 +22,16 @@ ORDER BY w.started_at;
 -- One node at a time runs maintenance; the lock ends with the transaction around it.
 SELECT pg_try_advisory_xact_lock(7405315002) AS locked;
 
+-- name: set_maintenance_timeout
+-- Maintenance runs in one transaction under the lock; none of its statements may run
+-- for long, and one stuck on a server whose client died must not go on for minutes.
+SELECT set_config('statement_timeout', %(timeout_ms)s::text, true) AS timeout;
+
 -- name: rescue_jobs
 -- Jobs held by a worker whose heartbeat is older than the lease go back in line (the
 -- attempt counts) or, with no attempts left, fail. Dead workers' rows are dropped.
+-- Held jobs are read from `pgqueue_jobs_held`, so a pass costs what workers hold (which
+-- their backpressure bounds), never the finished jobs; at most `limit` per pass.
 WITH dead AS (
     DELETE FROM pgqueue_workers
     WHERE heartbeat_at < now() - %(lease_seconds)s * interval '1 second'
@@ -33,12 +40,13 @@ WITH dead AS (
 lost AS (
     SELECT j.id
     FROM pgqueue_jobs AS j
-    WHERE j.state = 'active'
+    WHERE j.worker_id IS NOT NULL AND j.state = 'active'
       AND NOT EXISTS (
           SELECT 1 FROM pgqueue_workers AS w
           WHERE w.id = j.worker_id
             AND w.heartbeat_at >= now() - %(lease_seconds)s * interval '1 second'
       )
+    LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
 ),
 rescued AS (
@@ -47,8 +55,7 @@ rescued AS (
         finished_at = CASE WHEN j.attempts_made >= j.max_attempts THEN now() END,
         failed_reason = 'the worker running this job stopped responding (lease expired)',
         run_at = now(), lease = NULL, worker_id = NULL
-    FROM lost
-    WHERE j.id = lost.id
+    WHERE j.id = ANY(ARRAY(SELECT id FROM lost))
     RETURNING j.id, j.queue, j.state
 ),
 notified AS (
@@ -62,14 +69,18 @@ LEFT JOIN (SELECT count(*) AS n FROM dead) AS d ON true;
 -- name: prune_finished
 -- Retention (remove_on_complete / remove_on_fail as a count or an age): a finished job
 -- goes once its queue holds more newer jobs in its state than it asked to keep, or once
--- it is older than it asked to be kept. Only jobs with a count or an age to keep are
--- candidates (a partial index holds just those), so jobs kept forever cost nothing. A
--- candidate's rank matters only among the newest `max keep` jobs of its queue and state,
--- which the finished index yields in order; any candidate below them has more newer jobs
--- than it asked to keep. Bounded per call so one pass stays short; rows another
--- transaction holds are left for the next pass, and a job retried meanwhile is spared.
--- The same pass folds the finished-count deltas (see migration 0004) into one row per
--- queue and state; a delta committed meanwhile is not in this snapshot and stays.
+-- it is older than it asked to be kept. Every step reads a bounded slice, so a pass costs
+-- what it deletes, never what the table holds:
+-- - the (queue, state) groups and their sizes come from the finished-count deltas (see
+--   migration 0004), which the same pass folds into one row per group;
+-- - per group, only the `limit` oldest jobs kept for a count (`pgqueue_jobs_prunable`)
+--   and the `limit` oldest kept for an age (`pgqueue_jobs_expirable`) are considered;
+-- - a job kept for `keep` goes if it is not newer than the group's (keep + 1)-th newest
+--   job, found by an index walk from whichever end of the group is nearer.
+-- Within one queue and state, jobs asked to be kept longer than the ones behind them hold
+-- those back until they go themselves (the usual case, one setting per queue, is exact).
+-- Rows another transaction holds are left for the next pass; a job retried meanwhile is
+-- spared. Each lookup by id goes through the primary key.
 WITH folded AS (
     DELETE FROM pgqueue_finished_counts RETURNING queue, state, n
 ),
@@ -77,45 +88,73 @@ refolded AS (
     INSERT INTO pgqueue_finished_counts (queue, state, n)
     SELECT queue, state, sum(n) FROM folded GROUP BY queue, state HAVING sum(n) <> 0
 ),
-candidates AS (
-    SELECT id, queue, state, finished_at,
-           CASE state WHEN 'completed' THEN keep_completed ELSE keep_failed END AS keep,
-           CASE state WHEN 'completed' THEN keep_completed_age ELSE keep_failed_age END AS keep_age
-    FROM pgqueue_jobs
-    WHERE (state = 'completed' AND (keep_completed IS NOT NULL OR keep_completed_age IS NOT NULL))
-       OR (state = 'failed' AND (keep_failed IS NOT NULL OR keep_failed_age IS NOT NULL))
+groups AS MATERIALIZED (
+    SELECT queue, state, sum(n) AS total FROM folded GROUP BY queue, state HAVING sum(n) > 0
 ),
-groups AS (
-    SELECT queue, state, coalesce(max(keep), 0) AS max_keep
-    FROM candidates
-    GROUP BY queue, state
-),
-newest AS (
-    SELECT ranked.id, ranked.rn
+by_count AS MATERIALIZED (
+    SELECT g.queue, g.state, g.total, c.id, c.finished_at, c.keep
     FROM groups AS g
     CROSS JOIN LATERAL (
-        SELECT id, row_number() OVER (ORDER BY finished_at DESC, id DESC) AS rn
-        FROM pgqueue_jobs
-        WHERE queue = g.queue AND state = g.state AND state IN ('completed', 'failed')
-        ORDER BY finished_at DESC, id DESC
-        LIMIT g.max_keep
-    ) AS ranked
+        SELECT j.id, j.finished_at,
+               CASE j.state WHEN 'completed' THEN j.keep_completed ELSE j.keep_failed END AS keep
+        FROM pgqueue_jobs AS j
+        WHERE j.queue = g.queue AND j.state = g.state
+          AND ((j.state = 'completed' AND j.keep_completed IS NOT NULL)
+               OR (j.state = 'failed' AND j.keep_failed IS NOT NULL))
+        ORDER BY j.finished_at, j.id
+        LIMIT %(limit)s
+    ) AS c
+),
+bounds AS (
+    SELECT k.queue, k.state, k.keep, b.finished_at, b.id
+    FROM (SELECT DISTINCT queue, state, total, keep FROM by_count WHERE keep < total) AS k
+    CROSS JOIN LATERAL (
+        (SELECT j.finished_at, j.id
+         FROM pgqueue_jobs AS j
+         WHERE j.queue = k.queue AND j.state = k.state AND j.state IN ('completed', 'failed')
+           AND k.keep <= k.total - k.keep
+         ORDER BY j.finished_at DESC, j.id DESC
+         OFFSET k.keep LIMIT 1)
+        UNION ALL
+        (SELECT j.finished_at, j.id
+         FROM pgqueue_jobs AS j
+         WHERE j.queue = k.queue AND j.state = k.state AND j.state IN ('completed', 'failed')
+           AND k.keep > k.total - k.keep
+         ORDER BY j.finished_at, j.id
+         OFFSET k.total - k.keep - 1 LIMIT 1)
+    ) AS b
+),
+by_age AS (
+    SELECT c.id
+    FROM groups AS g
+    CROSS JOIN LATERAL (
+        SELECT j.id, j.finished_at,
+               CASE j.state WHEN 'completed' THEN j.keep_completed_age
+                            ELSE j.keep_failed_age END AS keep_age
+        FROM pgqueue_jobs AS j
+        WHERE j.queue = g.queue AND j.state = g.state
+          AND ((j.state = 'completed' AND j.keep_completed_age IS NOT NULL)
+               OR (j.state = 'failed' AND j.keep_failed_age IS NOT NULL))
+        ORDER BY j.finished_at, j.id
+        LIMIT %(limit)s
+    ) AS c
+    WHERE c.finished_at < now() - c.keep_age * interval '1 second'
 ),
 doomed AS (
-    SELECT c.id
-    FROM candidates AS c
-    LEFT JOIN newest AS n ON n.id = c.id
-    WHERE (c.keep IS NOT NULL AND (n.rn IS NULL OR n.rn > c.keep))
-       OR (c.keep_age IS NOT NULL AND c.finished_at < now() - c.keep_age * interval '1 second')
+    (SELECT c.id
+     FROM by_count AS c
+     JOIN bounds AS b ON b.queue = c.queue AND b.state = c.state AND b.keep = c.keep
+     WHERE (c.finished_at, c.id) <= (b.finished_at, b.id)
+     UNION
+     SELECT id FROM by_age)
     LIMIT %(limit)s
 ),
-locked AS (
-    SELECT j.id
+locked AS MATERIALIZED (
+    SELECT j.id, j.state
     FROM pgqueue_jobs AS j
-    JOIN doomed ON doomed.id = j.id
-    WHERE j.state IN ('completed', 'failed')
-    FOR UPDATE OF j SKIP LOCKED
+    WHERE j.id = ANY(ARRAY(SELECT id FROM doomed))
+    FOR UPDATE SKIP LOCKED
 )
-DELETE FROM pgqueue_jobs AS j USING locked
-WHERE j.id = locked.id AND j.state IN ('completed', 'failed')
+DELETE FROM pgqueue_jobs AS j
+WHERE j.id = ANY(ARRAY(SELECT id FROM locked WHERE state IN ('completed', 'failed')))
 RETURNING j.id;
