@@ -4,6 +4,13 @@ While batches are being written, newly finished jobs queue up for the next, so t
 size follows the load with no timer: one job when idle, hundreds under a flood. Two
 batches may be in flight at once, on two connections: under a flood a single writer
 becomes the pace of the whole worker, and batches never share a job.
+
+Backpressure: the finisher counts the jobs its worker holds, from claim to written
+record (running, finished but unrecorded, or being written). Pools claim only while that
+count stays under `limit` (by default twice the worker's slots), so when writes lag the
+worker stops claiming instead of running jobs whose results pile up in memory, all of
+which a crash would run again. The first stop is logged; the log says it caught up once
+the count is back to half the limit, which ends the episode.
 """
 
 from __future__ import annotations
@@ -23,8 +30,15 @@ MAX_WRITES = 2
 
 
 class Finisher:
-    def __init__(self, store: AsyncStore) -> None:
+    def __init__(self, store: AsyncStore, limit: int) -> None:
         self._store = store
+        self.limit = max(limit, 1)
+        self.held = 0
+        """Jobs claimed and not yet recorded as finished."""
+        self.room = asyncio.Event()
+        """Set while pools may claim."""
+        self.room.set()
+        self._lagging = False
         self._pending: list[tuple[int, uuid.UUID, str]] = []
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
@@ -34,6 +48,30 @@ class Finisher:
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="pgqueue-finisher")
+
+    def hold(self, jobs: int) -> None:
+        """`jobs` were claimed; they count until recorded (`settle`)."""
+        self.held += jobs
+        if self.held >= self.limit:
+            self.room.clear()
+            if not self._lagging:
+                self._lagging = True
+                logger.warning(
+                    "completion writes are behind; claiming paused until they catch up",
+                    extra={"action": "claims_paused", "held": self.held, "limit": self.limit},
+                )
+
+    def settle(self, jobs: int) -> None:
+        """`jobs` held ones are recorded (completed, failed, retried or put back)."""
+        self.held -= jobs
+        if self.held < self.limit:
+            self.room.set()
+        if self._lagging and self.held <= self.limit // 2:
+            self._lagging = False
+            logger.info(
+                "completion writes caught up",
+                extra={"action": "claims_resumed", "held": self.held, "limit": self.limit},
+            )
 
     def complete(self, job_id: int, lease: uuid.UUID, result_json: str) -> None:
         self._pending.append((job_id, lease, result_json))
@@ -72,6 +110,7 @@ class Finisher:
                 )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
+        self.settle(len(batch))
         if len(written) != len(batch):
             logger.warning(
                 "completions refused: lease lost",

@@ -5,7 +5,8 @@ than half of all slots: the next claim is then in flight while the last batch ru
 the database and the processors work at the same time. After a full batch it claims
 again at once (there is probably more); after a short one it sleeps
 until NOTIFY says a job is ready, a local timer says a delayed job is due, or the poll
-interval passes (the fallback should a notification be missed).
+interval passes (the fallback should a notification be missed). It claims only while
+the finisher has room (see `Finisher`): when completion writes lag, claiming waits.
 
 A queue with a rate limit or a global concurrency (`limited`) claims with a statement of
 its own, which takes turns with every other worker's; held back by its rate, the pool
@@ -119,7 +120,12 @@ class QueuePool:
             if free <= 0:
                 self._slot_free.clear()
                 continue
-            want = min(free, self._claim_size)
+            if not self._finisher.room.is_set():
+                await self._finisher.room.wait()
+                more = True
+                continue
+            # Never more than the finisher can still hold: `held` stays within its limit.
+            want = min(free, self._claim_size, self._finisher.limit - self._finisher.held)
             claim = ops.claim(self.queue, want, self._worker_id)
             try:
                 await self.release_lost_claims()
@@ -138,6 +144,7 @@ class QueuePool:
                 more = False
                 continue
             more = len(claimed) == want
+            self._finisher.hold(len(claimed))
             for job, lease in claimed:
                 task = asyncio.create_task(self._execute(job, lease))
                 self.running[task] = (int(job.id), lease)
@@ -243,14 +250,16 @@ class QueuePool:
             )
         except asyncio.CancelledError:
             if job_id in self._cancelled:
+                self._finisher.settle(1)
                 return
             raise
         except Exception as exc:
-            if self._cancelled and job_id in self._cancelled:
-                return
-            await self._fail(job, lease, exc)
+            if not (self._cancelled and job_id in self._cancelled):
+                await self._fail(job, lease, exc)
+            self._finisher.settle(1)
             return
         if self._cancelled and job_id in self._cancelled:
+            self._finisher.settle(1)
             return
         self._finisher.complete(job_id, lease, result_json)
         if debug:
