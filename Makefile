@@ -39,6 +39,7 @@ migrate: install
 
 bench: install
 	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks --backlog
 
 lint: install
 	$(BIN)/ruff check pgqueue tests alembic benchmarks tools

@@ -1,4 +1,4 @@
-"""`python -m benchmarks [--quick] [--json] [--repeats N] [--concurrency N]`.
+"""`python -m benchmarks [--quick] [--json] [--repeats N] [--concurrency N] [--backlog]`.
 
 Prints one progress line per stage on stderr, then a table (or JSON) on stdout with the
 median, min and max of every number over the repeats, next to DESIGN.md's targets.
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from benchmarks import sql, stages
+from benchmarks import backlog, sql, stages
 from benchmarks.environment import fresh_database, server_url, worker_process
 from pgqueue import JobQueueManager
 from pgqueue.db.connect import async_pool
@@ -70,9 +70,66 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--latency-jobs", type=int, default=200)
     parser.add_argument("--kept", type=int, default=1_000_000, help="completed rows kept (0: skip)")
     parser.add_argument("--profile", metavar="FILE", help="cProfile the worker into FILE")
+    parser.add_argument(
+        "--backlog",
+        action="store_true",
+        help="only the backlog drains: --backlog-jobs from a cold table, --repeats times",
+    )
+    parser.add_argument("--backlog-jobs", type=int, default=200_000)
     if "--quick" in (sys.argv[1:] if argv is None else argv):
-        parser.set_defaults(repeats=1, jobs=5_000, latency_jobs=50, kept=100_000)
+        parser.set_defaults(
+            repeats=1, jobs=5_000, latency_jobs=50, kept=100_000, backlog_jobs=20_000
+        )
     return parser.parse_args(argv)
+
+
+async def run_backlog(args: argparse.Namespace) -> dict[str, Any]:
+    metrics = {
+        "backlog_rate": Metric("backlog drain", "jobs/s"),
+        "backlog_median_window": Metric("backlog: median 10 s window", "jobs/s"),
+        "backlog_slowest_window": Metric("backlog: slowest 10 s window", "jobs/s"),
+        "backlog_slowest_ratio": Metric("backlog: slowest / median window", "ratio", 0.4),
+    }
+    info = describe_machine(args)
+    info.update(jobs=args.backlog_jobs, concurrency=backlog.CONCURRENCY, kept=0)
+    with server_url() as server, fresh_database(server) as url:
+        manager = JobQueueManager(url, registry=Registry())
+        probe = await stages.open_probe(url)
+        bench = stages.Bench(url, manager, probe, args.backlog_jobs, args.batch)
+        version = await (await probe.execute(sql.SERVER_VERSION)).fetchone()
+        info["postgres"] = version["server_version"] if version else "?"
+        try:
+            async with manager:
+                for r in range(1, args.repeats + 1):
+                    drain = await backlog.drain_backlog(bench, args.backlog_jobs)
+                    metrics["backlog_rate"].samples.append(drain.rate)
+                    metrics["backlog_median_window"].samples.append(drain.median_window)
+                    metrics["backlog_slowest_window"].samples.append(drain.slowest_window)
+                    metrics["backlog_slowest_ratio"].samples.append(drain.slowest_ratio)
+                    progress(
+                        f"[{r}/{args.repeats}] backlog of {args.backlog_jobs:,}: "
+                        f"{drain.rate:,.0f} jobs/s, 10 s windows median "
+                        f"{drain.median_window:,.0f}, slowest {drain.slowest_window:,.0f} "
+                        f"({drain.slowest_ratio:.0%})"
+                    )
+        finally:
+            await probe.close()
+    return {"info": info, "results": {k: m.summary() for k, m in metrics.items()}}
+
+
+def describe_machine(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()}, "
+        f"load average {', '.join(f'{x:.1f}' for x in os.getloadavg())}",
+        "python": platform.python_version(),
+        "jobs": args.jobs,
+        "batch": args.batch,
+        "concurrency": args.concurrency,
+        "repeats": args.repeats,
+        "latency_jobs": args.latency_jobs,
+        "kept": args.kept,
+    }
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -95,17 +152,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "stats_kept": Metric("get_all_queue_stats, rows kept", "ms"),
         "maintenance_kept": Metric("maintenance pass, rows kept", "ms"),
     }
-    info: dict[str, Any] = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()}",
-        "python": platform.python_version(),
-        "jobs": args.jobs,
-        "batch": args.batch,
-        "concurrency": args.concurrency,
-        "repeats": args.repeats,
-        "latency_jobs": args.latency_jobs,
-        "kept": args.kept,
-    }
+    info = describe_machine(args)
     with server_url() as server, fresh_database(server) as url:
         progress("fresh database migrated; starting the worker")
         manager = JobQueueManager(url, registry=Registry())
@@ -232,7 +279,7 @@ def table(report: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
-    report = asyncio.run(run(args))
+    report = asyncio.run(run_backlog(args) if args.backlog else run(args))
     print(json.dumps(report, indent=2) if args.json else table(report))
 
 
