@@ -10,7 +10,7 @@ import pytest
 
 from pgqueue import JobQueueManager, RunningJob
 from pgqueue.registry import Registry
-from tests.conftest import RunWorker, wait_for
+from tests.helpers import RunWorker, wait_for
 
 LOCK = 4242
 
