@@ -84,13 +84,14 @@ class Authenticator:
             raise self.failed(client, str(exc)) from None
 
     def failed(self, client: str, reason: str, *, what: str = "bearer token") -> ApiError:
-        """Log and count one failure; the error to answer with (401, or 429 past the limit)."""
+        """Log and count one failure; the error to answer with: 401 for the first
+        `per_minute` failures of an address within a minute, 429 after that."""
         logger.warning(
             "authentication failed",
             extra={"action": "auth_failed", "client": client, "reason": reason, "kind": what},
         )
-        self.limiter.record(client)
         wait = self.limiter.retry_after(client)
+        self.limiter.record(client)
         if wait is not None:
             return ApiError(
                 429,

@@ -61,10 +61,6 @@ class Principal:
     def can_read(self) -> bool:
         return self.role in READERS
 
-    @property
-    def can_change(self) -> bool:
-        return self.role == ADMIN
-
     def may_add_to(self, queue: str) -> bool:
         if self.role == ADMIN:
             return True

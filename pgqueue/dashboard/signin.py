@@ -46,15 +46,18 @@ def sign_in_form(dashboard: Dashboard) -> Endpoint:
 
 
 async def _refuse(view: View, reason: str, next_page: str) -> Response:
-    """A failed sign-in: logged, counted, audited; 429 past the failure limit."""
+    """A failed sign-in: logged and counted; 429 past the failure limit. Audited while
+    under the limit, so a flood of guesses cannot grow the audit log without bound (the
+    server log still has every one)."""
     admin = view.admin
     problem = admin.auth.failed(client_address(view.request), reason, what="dashboard sign-in")
-    await admin.audit.record(
-        ANONYMOUS,
-        Action.SIGN_IN_FAILED,
-        "TOO_MANY_REQUESTS" if problem.status == 429 else "UNAUTHORIZED",
-        detail={"via": "dashboard", "client": client_address(view.request)},
-    )
+    if problem.status == 401:
+        await admin.audit.record(
+            ANONYMOUS,
+            Action.SIGN_IN_FAILED,
+            "UNAUTHORIZED",
+            detail={"via": "dashboard", "client": client_address(view.request)},
+        )
     error = (
         "Too many failed sign-ins from this address; try again later."
         if problem.status == 429
