@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -135,6 +136,35 @@ async def test_the_tokens_page_shows_roles_and_scopes_never_a_token(
     assert "revoked" in gone
     assert secret not in page and token_hash(secret) not in page
     assert not any(t in page for t in tokens.values())
+
+
+async def test_a_session_opened_with_a_jwt_ends_when_the_jwt_does(
+    manager: JobQueueManager, settings: Settings, db_url: str
+) -> None:
+    from dataclasses import replace
+
+    from pgqueue.asgi import create_app
+    from tests.test_api_support import JWT_SECRET, make_jwt
+
+    now = int(time.time())
+    token = make_jwt({"sub": "alice", "role": "ADMIN", "iat": now, "exp": now + 120})
+    app = create_app(
+        manager, replace(settings, jwt_secret=JWT_SECRET), dashboard=DashboardSettings()
+    )
+    async with (
+        app.router.lifespan_context(app),
+        httpx2.AsyncClient(
+            transport=httpx2.ASGITransport(app=app), base_url="http://testserver"
+        ) as client,
+    ):
+        await sign_in(client, token)
+        assert (await client.get("/admin/")).status_code == 200
+    async with await psycopg.AsyncConnection.connect(db_url) as conn:
+        cur = await conn.execute(
+            "SELECT extract(epoch FROM expires_at) FROM pgqueue_dashboard_sessions"
+        )
+        [(expires,)] = await cur.fetchall()
+    assert now + 100 <= float(expires) <= now + 125
 
 
 async def test_cookie_secure_always_marks_the_cookie_secure_over_plain_http(

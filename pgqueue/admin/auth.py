@@ -161,7 +161,8 @@ class Authenticator:
         except InvalidJobError:
             raise Refused(f"the JWT's role claim names no role: {role[:40]!r}") from None
         actor = subject if isinstance(subject, str) and subject else "jwt"
-        return Principal(actor[:200], role, _queues_claim(claims.get("queues")))
+        expires = float(claims["exp"])
+        return Principal(actor[:200], role, _queues_claim(claims.get("queues")), expires=expires)
 
     def _check_lifetime(self, claims: dict[str, object]) -> None:
         exp, iat = claims["exp"], claims.get("iat", time.time())

@@ -56,6 +56,8 @@ class Principal:
     role: str
     queues: tuple[str, ...] | None = None
     token: str | None = None
+    expires: float | None = None
+    """When the credential itself expires (a JWT's `exp`), as a Unix time."""
 
     @property
     def can_read(self) -> bool:

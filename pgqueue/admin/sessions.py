@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 
 from pgqueue.admin.roles import Principal
 from pgqueue.manager.admin import AdminService, SessionStart
@@ -25,21 +26,21 @@ class Sessions:
         self.idle_seconds = idle_seconds
         self.lifetime_seconds = lifetime_seconds
 
-    async def start(self, principal: Principal) -> str:
-        """A new session for `principal`; the id goes into the cookie and nowhere else.
+    async def start(self, principal: Principal) -> tuple[str, int]:
+        """A new session for `principal`: its id (for the cookie and nowhere else) and
+        its lifetime in seconds, which never outlasts the credential that opened it.
         Sessions over for a day are deleted on the way, so the table stays small."""
         await self._service.prune_sessions()
+        lifetime = self.lifetime_seconds
+        if principal.expires is not None:
+            lifetime = max(1, min(lifetime, int(principal.expires - time.time())))
         session_id = secrets.token_urlsafe(32)
         await self._service.start_session(
             SessionStart(
-                _hash(session_id),
-                principal.actor,
-                principal.role,
-                principal.token,
-                self.lifetime_seconds,
+                _hash(session_id), principal.actor, principal.role, principal.token, lifetime
             )
         )
-        return session_id
+        return session_id, lifetime
 
     async def check(self, session_id: str) -> tuple[str, str] | None:
         """(actor, role) while the session lives; each check counts as activity."""

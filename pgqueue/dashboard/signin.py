@@ -90,8 +90,8 @@ def sign_in(dashboard: Dashboard) -> Endpoint:
             )
             return view.finish(view.render("login.html", status=403, next=next_page, error=error))
         sessions = dashboard.sessions(request)
-        sid = await sessions.start(principal)
-        view.session = signed_in(principal.actor, principal.role, sessions.lifetime_seconds, sid)
+        sid, lifetime = await sessions.start(principal)
+        view.session = signed_in(principal.actor, principal.role, lifetime, sid)
         await view.admin.audit.record(
             principal, Action.SIGN_IN, SUCCESS, detail={"via": "dashboard"}
         )
