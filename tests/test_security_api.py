@@ -298,19 +298,36 @@ async def test_a_backslash_u0000_in_text_is_not_a_nul(manager: JobQueueManager) 
 # --- finding 10: VIEWER reads everything and changes nothing -------------------------------
 
 
+LIMIT_ROUTES: list[tuple[str, str, Any]] = [
+    ("GET", "/api/v1/jobs/queues/email/limits", None),
+    ("POST", "/api/v1/jobs/queues/email/job/{other}/cancel", None),
+    ("PUT", "/api/v1/jobs/queues/email/rate-limit", {"max": 5, "duration": 1000}),
+    ("PUT", "/api/v1/jobs/queues/email/global-concurrency", {"concurrency": 2}),
+]
+
+
+@pytest.mark.parametrize("role", ["VIEWER", "SERVICE"])
 async def test_a_viewer_reads_every_route_and_changes_nothing(
-    manager: JobQueueManager, settings: Settings, db_url: str
+    manager: JobQueueManager, settings: Settings, db_url: str, role: str
 ) -> None:
+    """VIEWER reads every route; SERVICE reads none; neither changes anything."""
     ids = await targets(manager)
-    viewer = bearer(await make_token(db_url, "VIEWER", "on-call"))
+    headers = bearer(await make_token(db_url, role, "someone"))
     before = await writes(db_url)
+    routes = [r for r in [*ROUTES, *LIMIT_ROUTES] if r[1] != "/api/v1/jobs/queues/email/jobs"]
     async with client_for(manager, settings) as client:
-        for method, path, body in ROUTES:
-            response = await client.request(method, path.format(**ids), headers=viewer, json=body)
-            if method == "GET":
+        for method, path, body in routes:
+            response = await client.request(method, path.format(**ids), headers=headers, json=body)
+            if method == "GET" and role == "VIEWER":
                 data_of(response)
             else:
                 assert error_of(response, 403)["code"] == "FORBIDDEN", path
+        viewer_adds = await client.post(f"{Q}/email/jobs", json={"name": "x"}, headers=headers)
+    if role == "VIEWER":
+        error_of(viewer_adds, 403)
     jobs, audited, paused = await writes(db_url)
-    assert (jobs, paused) == (before[0], before[2])
-    assert audited == before[1] + len([r for r in ROUTES if r[0] != "GET"])
+    assert (jobs, paused) == (before[0] + (role == "SERVICE"), before[2])
+    assert audited == before[1] + len([r for r in routes if r[0] != "GET"]) + 1
+    other = await manager.get_job("email", ids["other"])
+    assert other is not None and other.state.value == "waiting"
+    assert await manager.get_queue_limits("email") == {}
