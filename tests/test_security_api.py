@@ -331,3 +331,36 @@ async def test_a_viewer_reads_every_route_and_changes_nothing(
     other = await manager.get_job("email", ids["other"])
     assert other is not None and other.state.value == "waiting"
     assert await manager.get_queue_limits("email") == {}
+
+
+async def test_nul_characters_anywhere_in_a_request_are_never_a_server_error(
+    manager: JobQueueManager, settings: Settings, db_url: str
+) -> None:
+    from tests.test_dashboard import create_tokens, csrf_of
+
+    admin = bearer(await make_token(db_url, "ADMIN", "ops"))
+    async with client_for(manager, settings) as client:
+        for method, path in [
+            ("DELETE", "/api/v1/jobs/repeatable/a%00b"),
+            ("GET", f"{Q}/em%00ail/stats"),
+            ("GET", f"{Q}/email/jobs?state=wait%00ing"),
+        ]:
+            response = await client.request(method, path, headers=admin)
+            assert 400 <= response.status_code < 500, (path, response.text)
+        tokens = await create_tokens(db_url)
+        form = await client.get("/admin/login")
+        await client.post(
+            "/admin/login", data={"csrf": csrf_of(form.text), "token": tokens["ops-admin"]}
+        )
+        page = await client.get("/admin/queues/email?q=a%00b")
+        assert page.status_code < 500, page.text
+        removed = await client.post(
+            "/admin/schedules/remove",
+            data={"csrf": csrf_of((await client.get("/admin/")).text), "key": "a\x00b"},
+        )
+        assert removed.status_code < 500, removed.text
+    entries = await AdminService(manager).read_audit(0, 10)
+    refused = [
+        e for e in entries if e["action"] == "remove_repeatable" and "via" not in e["detail"]
+    ]
+    assert [e["outcome"] for e in refused] == ["INVALID_INPUT"]

@@ -18,6 +18,18 @@ AuditObserver = Callable[[str, str], None]
 """Told (action, outcome) of every entry written, e.g. to count them for /metrics."""
 
 
+def _storable(value: Any) -> Any:
+    """What a caller sent, as the audit log can keep it: PostgreSQL stores no NUL
+    character, so one is written as U+FFFD rather than losing the entry."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_storable(k): _storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_storable(v) for v in value]
+    return value
+
+
 class AuditLog:
     def __init__(self, service: AdminService) -> None:
         self._service = service
@@ -34,15 +46,15 @@ class AuditLog:
         detail: dict[str, Any] | None = None,
     ) -> None:
         """Never raises: a failed write is logged, and the call it describes stands."""
-        extra = dict(detail or {})
+        extra = _storable(dict(detail or {}))
         if who.queues is not None:
             extra["scope"] = list(who.queues)
         entry = AuditEntry(
             actor=who.actor,
             role=who.role,
             action=action,
-            queue=queue,
-            job_id=None if job_id is None else job_id[:MAX_JOB_ID],
+            queue=None if queue is None else _storable(queue),
+            job_id=None if job_id is None else _storable(job_id[:MAX_JOB_ID]),
             outcome=outcome,
             detail=extra,
         )

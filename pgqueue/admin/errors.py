@@ -89,6 +89,10 @@ def problem_for(exc: BaseException) -> Problem:
         return Problem(503, UNAVAILABLE, str(exc), {})
     if isinstance(exc, PgQueueError):
         return Problem(409, CONFLICT, str(exc), {})
+    if isinstance(exc, psycopg.DataError):
+        # Input the database cannot hold (a NUL character, a number out of range) that
+        # no earlier check caught: still the caller's input, never a server error.
+        return Problem(422, INVALID, "the database cannot store this input", {})
     if isinstance(exc, psycopg.OperationalError):
         return Problem(503, UNAVAILABLE, "the database is unavailable", {})
     return Problem(500, INTERNAL, "internal error", {})
