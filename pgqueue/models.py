@@ -45,6 +45,7 @@ class JobState(StrEnum):
     FAILED = "failed"
     PAUSED = "paused"
     CANCELLED = "cancelled"
+    WAITING_CHILDREN = "waiting-children"
 
 
 class EmailJobType(StrEnum):
@@ -103,6 +104,9 @@ class Job:
     `job_id` named a job that already existed; None for a job read back later."""
     cancelled_by: str | None = None
     """Who cancelled the job (`cancel_job`'s `by`); when is `finished_at`."""
+    parent_id: str | None = None
+    """A flow's child names its parent; the parent waits in `waiting-children`."""
+    pending_children: int | None = None
 
     @property
     def timestamp(self) -> int | None:

@@ -62,19 +62,32 @@ class JobOptions(JobOptionsWithoutTiming, total=False):
     """Run before the jobs already waiting at this priority (not with delay or run_at)."""
 
 
-class QueueStats(TypedDict):
-    """A queue's jobs by state, as `get_queue_stats` returns them."""
+QueueStats = TypedDict(
+    "QueueStats",
+    {
+        "waiting": int,
+        "active": int,
+        "completed": int,
+        "failed": int,
+        "delayed": int,
+        "paused": int,
+        "cancelled": int,
+        "waiting-children": int,
+    },
+)
+"""A queue's jobs by state, as `get_queue_stats` returns them (BullMQ's key names)."""
 
-    waiting: int
-    active: int
-    completed: int
-    failed: int
-    delayed: int
-    paused: int
-    cancelled: int
 
-
-StatField = Literal["waiting", "active", "completed", "failed", "delayed", "paused", "cancelled"]
+StatField = Literal[
+    "waiting",
+    "active",
+    "completed",
+    "failed",
+    "delayed",
+    "paused",
+    "cancelled",
+    "waiting-children",
+]
 STAT_FIELDS: Final[tuple[StatField, ...]] = (
     "waiting",
     "active",
@@ -83,5 +96,6 @@ STAT_FIELDS: Final[tuple[StatField, ...]] = (
     "delayed",
     "paused",
     "cancelled",
+    "waiting-children",
 )
 """The keys of `QueueStats`, in the order tables show them."""

@@ -117,3 +117,40 @@ async def test_wait_route_answers_when_the_job_finishes(
     error_of(await api.get(f"{Q}/email/job/{job.id}/wait?timeout=0"), 400)
     error_of(await api.get(f"{Q}/email/job/{job.id}/wait?timeout=61"), 400)
     error_of(await api.get(f"{Q}/email/job/424242/wait?timeout=1"), 404)
+
+
+async def test_flow_route_adds_a_tree_within_the_callers_scope(
+    api: Api, manager: JobQueueManager, db_url: str
+) -> None:
+    flow = {
+        "queue": "report",
+        "name": "parent",
+        "data": {},
+        "children": [
+            {"queue": "test", "name": "a", "data": {}, "opts": {"priority": 1}},
+            {"queue": "test", "name": "b", "opts": {"failParentOnFailure": False}},
+        ],
+    }
+    tree = data_of(await api.post("/api/v1/jobs/flows", json=flow), 201)
+    parent = tree["job"]
+    assert parent["state"] == "waiting-children" and parent["parentId"] is None
+    [a, b] = [c["job"] for c in tree["children"]]
+    assert a["parentId"] == parent["id"] and a["priority"] == 1
+    assert b["opts"]["failParentOnFailure"] is False
+    listed = data_of(await api.get(f"{Q}/report/job/{parent['id']}/children"))
+    assert [j["id"] for j in listed] == [a["id"], b["id"]]
+    assert ("add_flow", "success", parent["id"]) in await audit_actions(api)
+    for bad in (
+        [],
+        {**flow, "children": "x"},
+        {**flow, "opts": {"jobId": "k"}},
+        {**flow, "children": [{"queue": "test", "name": "c", "opts": {"nope": 1}}]},
+        {"queue": "report"},
+    ):
+        error_of(await api.post("/api/v1/jobs/flows", json=bad), 422 if bad != [] else 400)
+    scoped = bearer(await make_token(db_url, "SERVICE", "reporter"))
+    viewer = bearer(await make_token(db_url, "VIEWER", "looker"))
+    error_of(await api.post("/api/v1/jobs/flows", json=flow, headers=viewer), 403)
+    added = data_of(await api.post("/api/v1/jobs/flows", json=flow, headers=scoped), 201)
+    assert set(added["job"]) == {"id", "queue"}
+    assert (await manager.get_queue_stats("report"))["waiting-children"] == 2

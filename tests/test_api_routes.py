@@ -19,7 +19,7 @@ Q = "/api/v1/jobs/queues"
 JOB_FIELDS = {
     "id", "queue", "name", "data", "opts", "state", "priority", "progress", "attemptsMade",
     "maxAttempts", "failedReason", "stacktrace", "returnValue", "timestamp", "processedOn",
-    "finishedOn", "runAt", "cancelledBy",
+    "finishedOn", "runAt", "cancelledBy", "parentId",
 }  # fmt: skip
 
 
@@ -39,7 +39,7 @@ async def test_all_queue_stats_lists_the_eight_queues_then_others(
         assert set(counts) == set(STAT_FIELDS)
     assert data["email"] == {
         "waiting": 1, "active": 0, "completed": 0, "failed": 0, "delayed": 1, "paused": 0,
-        "cancelled": 0,
+        "cancelled": 0, "waiting-children": 0,
     }  # fmt: skip
     assert data["my-own"]["waiting"] == 1
     assert data_of(await api.get(f"{Q}/email/stats")) == data["email"]

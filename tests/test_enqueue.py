@@ -120,7 +120,17 @@ async def test_all_queue_stats_lists_the_eight_and_users_queues(manager: JobQueu
     assert list(stats)[:8] == [q.value for q in QueueName]
     assert stats["billing"]["waiting"] == 1
     assert stats["email"] == dict.fromkeys(
-        ("waiting", "active", "completed", "failed", "delayed", "paused", "cancelled"), 0
+        (
+            "waiting",
+            "active",
+            "completed",
+            "failed",
+            "delayed",
+            "paused",
+            "cancelled",
+            "waiting-children",
+        ),
+        0,
     )
 
 

@@ -76,3 +76,10 @@ def polite(job: pgqueue.RunningJob) -> str:
         time.sleep(0.01)
     record_timing(job, started, time.time(), "stopped" if job.cancel_requested else "ran out")
     return "stopped"
+
+
+@pgqueue.processor("test", "gather")
+async def gather(job: pgqueue.RunningJob) -> dict[str, object]:
+    """A flow parent: hands on what its children returned."""
+    values = await job.children_values()
+    return {"children": len(values), "values": values}

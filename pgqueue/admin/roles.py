@@ -38,6 +38,7 @@ class Action:
     PROMOTE_JOB = "promote_job"
     REMOVE_JOB = "remove_job"
     CANCEL_JOB = "cancel_job"
+    ADD_FLOW = "add_flow"
     SET_RATE_LIMIT = "set_rate_limit"
     SET_GLOBAL_CONCURRENCY = "set_global_concurrency"
     REMOVE_REPEATABLE = "remove_repeatable"

@@ -104,6 +104,27 @@ BASE: dict[str, Any] = {
                     "finishedOn": {"type": "integer", "nullable": True},
                     "runAt": {"type": "integer", "nullable": True},
                     "cancelledBy": {"type": "string", "nullable": True},
+                    "parentId": {"type": "string", "nullable": True},
+                },
+            },
+            "FlowNode": {
+                "type": "object",
+                "required": ["queue", "name"],
+                "properties": {
+                    "queue": {"type": "string"},
+                    "name": {"type": "string"},
+                    "data": {},
+                    "opts": {
+                        "type": "object",
+                        "description": (
+                            "The options of adding a job (no jobId), and "
+                            "failParentOnFailure (default true)."
+                        ),
+                    },
+                    "children": {
+                        "type": "array",
+                        "items": {"$ref": "#/components/schemas/FlowNode"},
+                    },
                 },
             },
             "Error": {

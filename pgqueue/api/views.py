@@ -35,6 +35,7 @@ def job(found: Job) -> dict[str, Any]:
         "finishedOn": found.finished_on,
         "runAt": to_ms(found.run_at),
         "cancelledBy": found.cancelled_by,
+        "parentId": found.parent_id,
     }
 
 

@@ -7,6 +7,7 @@ shells differ only in how they run the operation.
 from __future__ import annotations
 
 import getpass
+import json
 import socket
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -14,8 +15,9 @@ from typing import Any
 
 from pgqueue.config import QUEUES, Settings
 from pgqueue.errors import InvalidJobError, PgQueueError
-from pgqueue.models import JobState
+from pgqueue.models import Job, JobState
 from pgqueue.options import JobSpec, OptionsCache, build_spec, validate_queue
+from pgqueue.store.feature_ops import FlowJob
 from pgqueue.types import QueueStats
 
 CLEANABLE_STATES = frozenset(
@@ -120,15 +122,16 @@ def clean_args(grace: object, status: object, limit: object) -> tuple[int, JobSt
 def queue_stats(counts: Mapping[str, int] | None) -> QueueStats:
     """The store's counts as the typed dict callers get; no counts is all zeros."""
     c = counts or {}
-    return QueueStats(
-        waiting=c.get("waiting", 0),
-        active=c.get("active", 0),
-        completed=c.get("completed", 0),
-        failed=c.get("failed", 0),
-        delayed=c.get("delayed", 0),
-        paused=c.get("paused", 0),
-        cancelled=c.get("cancelled", 0),
-    )
+    return {
+        "waiting": c.get("waiting", 0),
+        "active": c.get("active", 0),
+        "completed": c.get("completed", 0),
+        "failed": c.get("failed", 0),
+        "delayed": c.get("delayed", 0),
+        "paused": c.get("paused", 0),
+        "cancelled": c.get("cancelled", 0),
+        "waiting-children": c.get("waiting-children", 0),
+    }
 
 
 def all_stats(found: dict[str, dict[str, int]]) -> dict[str, QueueStats]:
@@ -204,3 +207,58 @@ def cancelled_by(by: object) -> str:
     if not isinstance(by, str) or not by.strip() or len(by) > 255:
         raise InvalidJobError(f"by must be a non-empty string of at most 255, got {by!r}")
     return by
+
+
+MAX_FLOW_JOBS = 10_000
+FLOW_KEYS = frozenset({"queue", "name", "data", "opts", "children"})
+
+
+def flow_nodes(settings: Settings, tree: object) -> list[FlowJob]:
+    """BullMQ's FlowProducer tree, `{"queue", "name", "data", "opts", "children": [...]}`
+    at any depth, validated and flattened parents first."""
+    nodes: list[FlowJob] = []
+    stack: list[tuple[object, int | None, str]] = [(tree, None, "flow")]
+    while stack:
+        item, parent, where = stack.pop()
+        if not isinstance(item, Mapping):
+            raise InvalidJobError(f"{where} must be a mapping, got {item!r}")
+        unknown = set(item) - FLOW_KEYS
+        if unknown:
+            raise InvalidJobError(f"{where} has unknown keys: {sorted(unknown)}")
+        children = item.get("children") or []
+        if not isinstance(children, list):
+            raise InvalidJobError(f"{where}: children must be a list")
+        opts = dict(item.get("opts") or {})
+        fail_parent = opts.pop("fail_parent_on_failure", opts.pop("failParentOnFailure", True))
+        if not isinstance(fail_parent, bool):
+            raise InvalidJobError(f"{where}: fail_parent_on_failure must be true or false")
+        if "job_id" in opts or "jobId" in opts:
+            raise InvalidJobError(f"{where}: jobs of a flow take no job_id")
+        queue = validate_queue(item.get("queue"))
+        try:
+            spec = build_spec(
+                queue, item.get("name"), item.get("data"), opts, settings.max_payload_bytes
+            )
+        except InvalidJobError as exc:
+            raise InvalidJobError(f"{where}: {exc}") from exc
+        stored = dict(spec.options.opts)
+        if not fail_parent:
+            stored["fail_parent_on_failure"] = False
+        index = len(nodes)
+        nodes.append(
+            FlowJob(queue, spec, json.dumps(stored, separators=(",", ":")), parent, len(children))
+        )
+        if len(nodes) > MAX_FLOW_JOBS:
+            raise InvalidJobError(f"a flow holds at most {MAX_FLOW_JOBS} jobs")
+        for number, child in reversed(list(enumerate(children))):
+            stack.append((child, index, f"{where}.children[{number}]"))
+    return nodes
+
+
+def flow_tree(nodes: list[FlowJob], jobs: list[Job]) -> dict[str, Any]:
+    """The inserted jobs as BullMQ's JobNode tree: `{"job": Job, "children": [...]}`."""
+    trees: list[dict[str, Any]] = [{"job": job, "children": []} for job in jobs]
+    for node, tree in zip(nodes, trees, strict=True):
+        if node.parent is not None:
+            trees[node.parent]["children"].append(tree)
+    return trees[0]

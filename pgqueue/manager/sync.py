@@ -279,6 +279,30 @@ class SyncJobQueueManager(SyncManagerBase):
             validate_queue(queue)
         return self._run(feature_ops.queue_limits(queue))
 
+    def add_flow(self, tree: Mapping[str, Any]) -> dict[str, Any]:
+        """Add a parent and its children, at any depth, in one transaction (BullMQ's
+        FlowProducer): `{"queue", "name", "data", "opts", "children": [...]}`. A parent
+        waits in `waiting-children` until every child has completed; a child that fails
+        for good fails it, unless the child's opts say `fail_parent_on_failure: False`.
+        Returns the tree as `{"job": Job, "children": [...]}`."""
+        nodes = core.flow_nodes(self.settings, tree)
+        store = self._open()
+        jobs = store.run_chain(
+            feature_ops.reserve_job_ids(len(nodes)),
+            lambda ids: feature_ops.insert_flow(ids, nodes),
+        )
+        return core.flow_tree(nodes, jobs)
+
+    def get_job_children(self, queue: str, job_id: str | int) -> list[Job]:
+        """A flow parent's children, in any queue, oldest first."""
+        validate_queue(queue)
+        return self._run(feature_ops.job_children(queue, core.job_ref(job_id)))
+
+    def get_job_parent(self, queue: str, job_id: str | int) -> Job | None:
+        """The parent of a flow's child; None for a job without one."""
+        validate_queue(queue)
+        return self._run(feature_ops.job_parent(queue, core.job_ref(job_id)))
+
     # --- repeating jobs ----------------------------------------------------------------
 
     def add_repeating_job(

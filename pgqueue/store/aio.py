@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from psycopg import AsyncConnection
@@ -12,6 +13,7 @@ from pgqueue.store.external import SAVEPOINT, async_driver_connection
 from pgqueue.store.ops import Op
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 
 async def execute(conn: AsyncConnection[Any], op: Op[T]) -> T:
@@ -40,6 +42,11 @@ class AsyncStore:
         async with self.pool.connection() as conn, conn.transaction():
             await execute(conn, first)
             return await execute(conn, op)
+
+    async def run_chain(self, first: Op[U], then: Callable[[U], Op[T]]) -> T:
+        """`first`, then the operation its result calls for, in one transaction."""
+        async with self.pool.connection() as conn, conn.transaction():
+            return await execute(conn, then(await execute(conn, first)))
 
     async def run_in(self, connection: object, op: Op[T]) -> T:
         """Run on the caller's connection, in its transaction, behind a savepoint."""

@@ -6,11 +6,14 @@ queue with no limit never runs anything from here.
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pgqueue.models import Job
+from pgqueue.models import Job, JobState
+from pgqueue.options import JobSpec
 from pgqueue.store.ops import (
     Op,
     Row,
@@ -155,4 +158,105 @@ def claim_limited(
         query("claim_jobs_limited"),
         {"queue": queue, "limit": limit, "lease": lease, "worker_id": worker_id},
         read,
+    )
+
+
+# --- flows -----------------------------------------------------------------------------
+
+
+def reserve_job_ids(n: int) -> Op[list[int]]:
+    return Op(query("reserve_job_ids"), {"n": n}, lambda rows: [r["id"] for r in rows])
+
+
+@dataclass(frozen=True)
+class FlowJob:
+    """One job of a flow as validated, in insertion order (each parent before its
+    children): `parent` is the index of its parent, None for the root."""
+
+    queue: str
+    spec: JobSpec
+    opts_json: str
+    parent: int | None
+    children: int
+
+
+def insert_flow(ids: list[int], nodes: Sequence[FlowJob]) -> Op[list[Job]]:
+    """`ids[i]` is node i's id; a node's `parent` is the index of its parent."""
+
+    def read(rows: list[Row]) -> list[Job]:
+        by_id = {r["id"]: r for r in rows}
+        jobs = []
+        for job_id, node in zip(ids, nodes, strict=True):
+            row = by_id[job_id]
+            options = node.spec.options
+            state = (
+                JobState.WAITING_CHILDREN
+                if row["state"] == "waiting-children"
+                else JobState.DELAYED
+                if row["delayed"]
+                else JobState.WAITING
+            )
+            jobs.append(
+                Job(
+                    id=str(job_id),
+                    queue=node.queue,
+                    name=node.spec.name,
+                    data=node.spec.data,
+                    opts=json.loads(node.opts_json),
+                    state=state,
+                    priority=options.priority,
+                    max_attempts=options.max_attempts,
+                    created_at=row["created_at"],
+                    run_at=row["run_at"],
+                    parent_id=None if node.parent is None else str(ids[node.parent]),
+                    pending_children=node.children or None,
+                )
+            )
+        return jobs
+
+    specs = [n.spec for n in nodes]
+    return Op(
+        query("insert_flow"),
+        {
+            "ids": ids,
+            "queues": [n.queue for n in nodes],
+            "names": [s.name for s in specs],
+            "datas": [s.data_json for s in specs],
+            "opts": [n.opts_json for n in nodes],
+            "priorities": [s.options.priority for s in specs],
+            "delays": [s.options.delay_ms for s in specs],
+            "run_ats": [s.options.run_at for s in specs],
+            "max_attempts": [s.options.max_attempts for s in specs],
+            "keep_completed": [s.options.keep_completed.count for s in specs],
+            "keep_completed_age": [s.options.keep_completed.age for s in specs],
+            "keep_failed": [s.options.keep_failed.count for s in specs],
+            "keep_failed_age": [s.options.keep_failed.age for s in specs],
+            "parents": [None if n.parent is None else ids[n.parent] for n in nodes],
+            "pending": [n.children for n in nodes],
+        },
+        read,
+    )
+
+
+def children_values(job_id: int) -> Op[dict[str, Any]]:
+    return Op(
+        query("children_values"),
+        {"id": job_id},
+        lambda rows: dict(rows[0]["children_values"] or {}) if rows else {},
+    )
+
+
+def job_children(queue: str, job_id: str | int) -> Op[list[Job]]:
+    return Op(
+        query("job_children"),
+        {"queue": queue, **_id_and_key(job_id)},
+        lambda rows: [row_to_job(r) for r in rows],
+    )
+
+
+def job_parent(queue: str, job_id: str | int) -> Op[Job | None]:
+    return Op(
+        query("job_parent"),
+        {"queue": queue, **_id_and_key(job_id)},
+        lambda rows: row_to_job(rows[0]) if rows else None,
     )

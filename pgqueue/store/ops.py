@@ -77,6 +77,8 @@ def row_to_job(row: Row, state: JobState | None = None) -> Job:
         run_at=row.get("run_at"),
         key=row.get("key"),
         cancelled_by=row.get("cancelled_by"),
+        parent_id=None if row.get("parent_id") is None else str(row["parent_id"]),
+        pending_children=row.get("pending_children"),
     )
 
 

@@ -4,6 +4,7 @@ Edit that file, not this one: `make lint` fails when the two disagree."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from psycopg import Connection
@@ -14,6 +15,7 @@ from pgqueue.store.external import SAVEPOINT, sync_driver_connection
 from pgqueue.store.ops import Op
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 
 def execute(conn: Connection[Any], op: Op[T]) -> T:
@@ -42,6 +44,11 @@ class SyncStore:
         with self.pool.connection() as conn, conn.transaction():
             execute(conn, first)
             return execute(conn, op)
+
+    def run_chain(self, first: Op[U], then: Callable[[U], Op[T]]) -> T:
+        """`first`, then the operation its result calls for, in one transaction."""
+        with self.pool.connection() as conn, conn.transaction():
+            return execute(conn, then(execute(conn, first)))
 
     def run_in(self, connection: object, op: Op[T]) -> T:
         """Run on the caller's connection, in its transaction, behind a savepoint."""

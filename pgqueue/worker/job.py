@@ -15,6 +15,8 @@ from typing import Any
 from pgqueue.config import Settings
 from pgqueue.models import Job
 from pgqueue.options import encode_json
+from pgqueue.store import feature_ops
+from pgqueue.store.aio import AsyncStore
 
 Writer = Callable[[str, Any], Coroutine[Any, Any, None]]
 
@@ -39,6 +41,7 @@ class RunningJob:
         database_url: str,
         settings: Settings,
         cancelled: Collection[int] = frozenset(),
+        store: AsyncStore | None = None,
     ):
         self.job = job
         self.lease = lease
@@ -50,6 +53,7 @@ class RunningJob:
         self._loop = loop
         self._progress: Any = job.progress
         self._cancelled = cancelled
+        self._store = store
 
     # The stored job's fields, as attributes, as in Bull.
     @property
@@ -89,6 +93,20 @@ class RunningJob:
         """True once `cancel_job` ended this job. A plain `def` processor checks it and
         stops early; whatever it returns then is not recorded."""
         return int(self.job.id) in self._cancelled
+
+    def children_values(self) -> Any:
+        """A flow parent's `{child id: return value}`, one per completed child. Await it
+        in an `async def` processor; a plain `def` processor gets the dict."""
+        if self._store is None:
+            raise RuntimeError("this job was not claimed by a worker")
+        coro = self._store.run(feature_ops.children_values(int(self.job.id)))
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self._loop:
+            return asyncio.ensure_future(coro)
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
 
     def _submit(self, kind: str, value: Any) -> Awaitable[None]:
         coro = self._write(kind, value)

@@ -225,6 +225,7 @@ class QueuePool:
             database_url=self._database_url,
             settings=self._settings,
             cancelled=self._cancelled,
+            store=self._store,
         )
         timeout_ms = job.opts.get("timeout")
         debug = logger.isEnabledFor(logging.DEBUG)

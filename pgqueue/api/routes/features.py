@@ -1,5 +1,5 @@
 """Routes for the queue features beyond the guide: cancel a job, wait for its result,
-and a queue's rate limit and global concurrency."""
+a queue's rate limit and global concurrency, and flows."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ from typing import Any
 from starlette.routing import Route
 
 from pgqueue.admin.errors import ApiError
-from pgqueue.admin.roles import Action
+from pgqueue.admin.roles import ADMIN, SERVICE, Action
 from pgqueue.api import inputs, views
 from pgqueue.api.endpoint import Call, endpoint
+from pgqueue.api.routes.queues import job_options, may_add
 from pgqueue.errors import JobNotFoundError
+from pgqueue.models import Job
 
 MAX_WAIT_SECONDS = 60
 """A request may hold its connection this long at most; longer waits loop client-side."""
@@ -173,7 +175,98 @@ async def set_global_concurrency(call: Call) -> Any:
     return {"queue": queue, "globalConcurrency": body["concurrency"]}
 
 
+FLOW_OPTIONS = ("failParentOnFailure", "fail_parent_on_failure")
+
+
+def _flow_input(call: Call, node: object, where: str, depth: int = 0) -> dict[str, Any]:
+    """A node as `add_flow` takes it: options as for adding a job, each queue checked
+    against the caller's scope."""
+    if depth > 100:
+        raise ApiError(422, "a flow is at most 100 levels deep")
+    if not isinstance(node, dict):
+        raise ApiError(422, f"{where} must be a JSON object")
+    inputs.only_keys(node, {"queue", "name", "data", "opts", "children"})
+    queue = node.get("queue")
+    if not isinstance(queue, str):
+        raise ApiError(422, f"{where}.queue must be a string")
+    may_add(call, queue, node.get("data"))
+    raw_opts = node.get("opts")
+    extra: dict[str, Any] = {}
+    if isinstance(raw_opts, dict):
+        raw_opts = dict(raw_opts)
+        for name in FLOW_OPTIONS:
+            if name in raw_opts:
+                extra["fail_parent_on_failure"] = raw_opts.pop(name)
+    children = node.get("children") or []
+    if not isinstance(children, list):
+        raise ApiError(422, f"{where}.children must be a list")
+    return {
+        "queue": queue,
+        "name": node.get("name"),
+        "data": node.get("data"),
+        "opts": {**job_options(raw_opts), **extra},
+        "children": [
+            _flow_input(call, child, f"{where}.children[{i}]", depth + 1)
+            for i, child in enumerate(children)
+        ],
+    }
+
+
+def _flow_view(call: Call, tree: dict[str, Any]) -> dict[str, Any]:
+    job: Job = tree["job"]
+    shown = views.job(job) if call.principal.can_read else {"id": job.id, "queue": job.queue}
+    return {"job": shown, "children": [_flow_view(call, c) for c in tree["children"]]}
+
+
+@endpoint(roles=(ADMIN, SERVICE), audit=Action.ADD_FLOW, status=201)
+async def add_flow(call: Call) -> Any:
+    """BullMQ's FlowProducer: a parent and its children, nested to any depth, added in one
+    transaction. A parent waits in `waiting-children` until every child has completed;
+    a child that fails for good fails it, unless the child's opts say
+    `failParentOnFailure: false`. SERVICE may add a flow only if it may add to every
+    queue in it.
+    ---
+    summary: Add a flow
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema:
+            $ref: "#/components/schemas/FlowNode"
+    responses:
+      "201":
+        description: "`data` is the tree as {job, children: [...]}."
+      "400": {$ref: "#/components/responses/Error"}
+      "403": {$ref: "#/components/responses/Error"}
+      "422": {$ref: "#/components/responses/Error"}
+    """
+    body = await inputs.json_object(call.request, call.context.settings.max_payload_bytes)
+    tree = await call.manager.add_flow(_flow_input(call, body, "flow"))
+    call.job_id = tree["job"].id
+    call.detail["queue"] = tree["job"].queue
+    return _flow_view(call, tree)
+
+
+@endpoint()
+async def children(call: Call) -> Any:
+    """A flow parent's children, in any queue, with their states and results.
+    ---
+    summary: A job's children
+    parameters:
+      - $ref: "#/components/parameters/Queue"
+      - $ref: "#/components/parameters/JobId"
+    responses:
+      "200":
+        description: "`data` is a list of jobs."
+      "400": {$ref: "#/components/responses/Error"}
+    """
+    queue, job_id = _target(call)
+    return [views.job(j) for j in await call.manager.get_job_children(queue, job_id)]
+
+
 ROUTES = [
+    Route("/flows", add_flow, methods=["POST"]),
+    Route("/queues/{queue}/job/{id}/children", children, methods=["GET"]),
     Route("/queues/{queue}/job/{id}/cancel", cancel, methods=["POST"]),
     Route("/queues/{queue}/job/{id}/wait", wait, methods=["GET"]),
     Route("/queues/{queue}/limits", limits, methods=["GET"]),

@@ -194,7 +194,7 @@ async def retry_failed(call: Call) -> Any:
     return {"count": count}
 
 
-def _job_options(raw: object) -> dict[str, Any]:
+def job_options(raw: object) -> dict[str, Any]:
     """Options as `add_job` takes them: camelCase or snake_case names, `runAt` as an ISO
     8601 time with its offset."""
     if raw is None:
@@ -222,7 +222,7 @@ def _job_options(raw: object) -> dict[str, Any]:
 RAW_EMAIL_FIELDS = ("body", "html")
 
 
-def _may_add(call: Call, queue: str, data: object) -> None:
+def may_add(call: Call, queue: str, data: object) -> None:
     """SERVICE adds only within its scope and never to `cleanup`; nobody sends raw email
     bodies over HTTP unless the operator allows it (templates are the normal path)."""
     principal = call.principal
@@ -296,9 +296,9 @@ async def add_job(call: Call) -> Any:
     """
     body = await inputs.json_object(call.request, call.context.settings.max_payload_bytes)
     inputs.only_keys(body, {"name", "data", "opts"})
-    options = _job_options(body.get("opts"))
+    options = job_options(body.get("opts"))
     queue = inputs.path_text(call.request, "queue")
-    _may_add(call, queue, body.get("data"))
+    may_add(call, queue, body.get("data"))
     job = await call.manager.add_job(queue, body.get("name"), body.get("data"), **options)  # type: ignore[arg-type]
     call.detail.update(name=job.name, inserted=bool(job.inserted))
     call.job_id = job.id

@@ -50,22 +50,30 @@ LEFT JOIN promoted ON true
 CROSS JOIN (SELECT count(sent) AS n FROM notified) AS nt;
 
 -- name: remove_job
--- An active job is leased to a worker and is not removed from under it.
-WITH target AS (
+-- An active job is leased to a worker and is not removed from under it. A flow's parent
+-- goes with its pending descendants (waiting, delayed or waiting for children of their
+-- own); running and finished ones stay, as rows of their own.
+WITH RECURSIVE target AS (
     SELECT id, state FROM pgqueue_jobs
     WHERE queue = %(queue)s AND (id = %(id)s OR key = %(key)s)
     ORDER BY id = %(id)s DESC
     LIMIT 1
     FOR UPDATE
 ),
+pending AS (
+    SELECT c.id FROM pgqueue_jobs AS c JOIN target ON c.parent_id = target.id
+    WHERE target.state <> 'active' AND c.state IN ('waiting', 'waiting-children')
+    UNION ALL
+    SELECT c.id FROM pgqueue_jobs AS c JOIN pending ON c.parent_id = pending.id
+    WHERE c.state IN ('waiting', 'waiting-children')
+),
 removed AS (
     DELETE FROM pgqueue_jobs AS j
-    USING target
-    WHERE j.id = target.id AND target.state <> 'active'
+    WHERE j.id IN (SELECT id FROM target WHERE state <> 'active' UNION ALL SELECT id FROM pending)
     RETURNING j.id
 )
 SELECT target.id, target.state AS previous_state, removed.id IS NOT NULL AS removed
-FROM target LEFT JOIN removed ON true;
+FROM target LEFT JOIN removed ON removed.id = target.id;
 
 -- name: clean_jobs
 -- Bull's clean: remove jobs in one state older than the grace period, at most `limit`.

@@ -199,3 +199,76 @@ FROM meta LEFT JOIN claimed ON true;
 -- Which of a worker's running jobs were cancelled: the heartbeat's check, for a worker
 -- whose LISTEN connection missed the notification (it was reconnecting).
 SELECT id FROM pgqueue_jobs WHERE id = ANY(%(ids)s::bigint[]) AND state = 'cancelled';
+
+-- name: reserve_job_ids
+-- A flow knows its ids before it inserts: children name their parent in the same
+-- statement that inserts both.
+SELECT nextval(pg_get_serial_sequence('pgqueue_jobs', 'id')) AS id
+FROM generate_series(1, %(n)s);
+
+-- name: insert_flow
+-- A whole flow in one statement, ids reserved beforehand. A node with children waits in
+-- `waiting-children` until they end (see migration 0007b); leaves wait as any job, and
+-- their queues' workers are woken, one NOTIFY per queue.
+WITH input AS (
+    SELECT *
+    FROM unnest(
+        %(ids)s::bigint[], %(queues)s::text[], %(names)s::text[], %(datas)s::text[],
+        %(opts)s::text[], %(priorities)s::smallint[], %(delays)s::bigint[],
+        %(run_ats)s::timestamptz[], %(max_attempts)s::integer[],
+        %(keep_completed)s::integer[], %(keep_completed_age)s::integer[],
+        %(keep_failed)s::integer[], %(keep_failed_age)s::integer[], %(parents)s::bigint[],
+        %(pending)s::integer[]
+    ) AS i(id, queue, name, data, opts, priority, delay_ms, run_at, max_attempts,
+           keep_completed, keep_completed_age, keep_failed, keep_failed_age, parent_id,
+           pending)
+),
+ins AS (
+    INSERT INTO pgqueue_jobs (id, queue, name, data, opts, state, priority, run_at,
+                              max_attempts, keep_completed, keep_completed_age, keep_failed,
+                              keep_failed_age, parent_id, pending_children)
+    OVERRIDING SYSTEM VALUE
+    SELECT id, queue, name, data::jsonb, opts::jsonb,
+           CASE WHEN pending > 0 THEN 'waiting-children' ELSE 'waiting' END, priority,
+           coalesce(run_at, now() + delay_ms * interval '1 millisecond'), max_attempts,
+           keep_completed, keep_completed_age, keep_failed, keep_failed_age, parent_id,
+           nullif(pending, 0)
+    FROM input
+    RETURNING id, queue, state, run_at, created_at
+),
+notified AS (
+    SELECT pg_notify(
+        'pgqueue_jobs',
+        queue || ' ' || (extract(epoch FROM greatest(min(run_at), now())) * 1000)::bigint
+    )::text AS sent
+    FROM ins
+    WHERE state = 'waiting'
+    GROUP BY queue
+)
+SELECT ins.id, ins.state, ins.run_at, ins.created_at, ins.run_at > now() AS delayed
+FROM ins CROSS JOIN (SELECT count(sent) AS n FROM notified) AS nt;
+
+-- name: children_values
+-- What a parent's processor reads: each completed child's return value, by child id.
+SELECT children_values FROM pgqueue_jobs WHERE id = %(id)s;
+
+-- name: job_children
+SELECT j.*, j.run_at > now() AS delayed, coalesce(q.paused, false) AS paused
+FROM pgqueue_jobs AS j
+LEFT JOIN pgqueue_queues AS q ON q.name = j.queue
+WHERE j.parent_id = (
+    SELECT id FROM pgqueue_jobs
+    WHERE queue = %(queue)s AND (id = %(id)s OR key = %(key)s)
+    ORDER BY id = %(id)s DESC
+    LIMIT 1
+)
+ORDER BY j.id;
+
+-- name: job_parent
+SELECT p.*, p.run_at > now() AS delayed, coalesce(q.paused, false) AS paused
+FROM pgqueue_jobs AS j
+JOIN pgqueue_jobs AS p ON p.id = j.parent_id
+LEFT JOIN pgqueue_queues AS q ON q.name = p.queue
+WHERE j.queue = %(queue)s AND (j.id = %(id)s OR j.key = %(key)s)
+ORDER BY j.id = %(id)s DESC
+LIMIT 1;

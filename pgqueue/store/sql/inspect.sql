@@ -37,7 +37,8 @@ LIMIT %(limit)s;
 -- them (an active job is one a worker holds: `worker_id IS NOT NULL`); completed and
 -- failed jobs, which retention may keep by the million, from the
 -- signed deltas their triggers append (see migration 0004); cancelled jobs, which are
--- few, from the partial index that holds them alone. No state costs a walk over the
+-- few, and flow parents waiting for their children, from the partial indexes that hold
+-- them alone. No state costs a walk over the
 -- finished rows.
 WITH waiting AS (
     SELECT queue, pgqueue_job_state(state, run_at, false) AS shown
@@ -48,32 +49,38 @@ counts AS (
     -- A ready job of a paused queue counts as paused: that split is made below, per queue.
     SELECT queue, count(*) FILTER (WHERE shown = 'waiting') AS ready,
            count(*) FILTER (WHERE shown = 'delayed') AS delayed,
-           0 AS active, 0 AS completed, 0 AS failed, 0 AS cancelled
+           0 AS active, 0 AS completed, 0 AS failed, 0 AS cancelled, 0 AS parents
     FROM waiting
     GROUP BY queue
     UNION ALL
-    SELECT queue, 0, 0, count(*), 0, 0, 0
+    SELECT queue, 0, 0, count(*), 0, 0, 0, 0
     FROM pgqueue_jobs
     WHERE worker_id IS NOT NULL AND state = 'active'
       AND (%(queue)s::text IS NULL OR queue = %(queue)s)
     GROUP BY queue
     UNION ALL
     SELECT queue, 0, 0, 0, CASE state WHEN 'completed' THEN sum(n) ELSE 0 END,
-           CASE state WHEN 'failed' THEN sum(n) ELSE 0 END, 0
+           CASE state WHEN 'failed' THEN sum(n) ELSE 0 END, 0, 0
     FROM pgqueue_finished_counts
     WHERE %(queue)s::text IS NULL OR queue = %(queue)s
     GROUP BY queue, state
     HAVING sum(n) <> 0
     UNION ALL
-    SELECT queue, 0, 0, 0, 0, 0, count(*)
+    SELECT queue, 0, 0, 0, 0, 0, count(*), 0
     FROM pgqueue_jobs
     WHERE state = 'cancelled' AND (%(queue)s::text IS NULL OR queue = %(queue)s)
+    GROUP BY queue
+    UNION ALL
+    SELECT queue, 0, 0, 0, 0, 0, 0, count(*)
+    FROM pgqueue_jobs
+    WHERE state = 'waiting-children' AND (%(queue)s::text IS NULL OR queue = %(queue)s)
     GROUP BY queue
 ),
 per_queue AS (
     SELECT queue, sum(ready)::bigint AS ready, sum(delayed)::bigint AS delayed,
            sum(active)::bigint AS active, sum(completed)::bigint AS completed,
-           sum(failed)::bigint AS failed, sum(cancelled)::bigint AS cancelled
+           sum(failed)::bigint AS failed, sum(cancelled)::bigint AS cancelled,
+           sum(parents)::bigint AS parents
     FROM counts
     GROUP BY queue
 )
@@ -83,6 +90,7 @@ SELECT coalesce(c.queue, q.name) AS queue,
        coalesce(c.completed, 0) AS completed,
        coalesce(c.failed, 0) AS failed,
        coalesce(c.cancelled, 0) AS cancelled,
+       coalesce(c.parents, 0) AS "waiting-children",
        coalesce(c.delayed, 0) AS delayed,
        CASE WHEN coalesce(q.paused, false) THEN coalesce(c.ready, 0) ELSE 0 END AS paused,
        coalesce(q.paused, false) AS is_paused

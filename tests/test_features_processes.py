@@ -1,4 +1,4 @@
-"""Rate limits, global concurrency and cancel across several real worker processes."""
+"""Rate limits, global concurrency, cancel and flows across several real worker processes."""
 
 from __future__ import annotations
 
@@ -144,3 +144,21 @@ async def test_cancel_reaches_the_process_running_the_job(
 async def _in_state(manager: JobQueueManager, job_id: str, state: JobState) -> bool:
     job = await manager.get_job("test", job_id)
     return job is not None and job.state is state
+
+
+async def test_a_flow_of_many_children_completes_once_across_processes(
+    db_url: str, manager: JobQueueManager, workers: list[subprocess.Popen[str]]
+) -> None:
+    """Siblings complete concurrently in three processes; the parent counts every one."""
+    children = [{"queue": "test", "name": "timed", "data": {"seconds": 0.05}} for _ in range(40)]
+    tree = await manager.add_flow({"queue": "test", "name": "gather", "children": children})
+    start_workers(db_url, workers, 3)
+    done = await manager.wait_for_job("test", tree["job"].id, timeout=60)
+    assert done.state is JobState.COMPLETED
+    assert done.return_value["children"] == 40
+    ids = {node["job"].id for node in tree["children"]}
+    assert set(done.return_value["values"]) == ids
+    pids = set(done.return_value["values"].values())
+    assert len(pids) >= 2, "the children ran in one process only"
+    runs = query(db_url, "SELECT count(*) FROM test_timings")[0][0]
+    assert runs == 40
