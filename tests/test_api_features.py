@@ -4,6 +4,7 @@ effects, audit, roles and bad input."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from pgqueue import JobQueueManager, JobState
 from pgqueue.registry import Registry
@@ -140,6 +141,7 @@ async def test_flow_route_adds_a_tree_within_the_callers_scope(
     listed = data_of(await api.get(f"{Q}/report/job/{parent['id']}/children"))
     assert [j["id"] for j in listed] == [a["id"], b["id"]]
     assert ("add_flow", "success", parent["id"]) in await audit_actions(api)
+    bad: Any
     for bad in (
         [],
         {**flow, "children": "x"},

@@ -22,7 +22,7 @@ probe the children index, flows or not. Both indexes are partial, so jobs that a
 in a flow are not in them.
 
 Revision ID: 0007b
-Revises: 0010
+Revises: 0009
 Create Date: 2026-12-01
 """
 
@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0007b"
-down_revision: str | None = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
