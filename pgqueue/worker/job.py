@@ -15,10 +15,9 @@ from typing import Any
 from pgqueue.config import Settings
 from pgqueue.models import Job
 from pgqueue.options import encode_json
-from pgqueue.store import feature_ops
-from pgqueue.store.aio import AsyncStore
 
 Writer = Callable[[str, Any], Coroutine[Any, Any, None]]
+ChildrenReader = Callable[[int], Coroutine[Any, Any, dict[str, Any]]]
 
 
 class _Done:
@@ -41,7 +40,7 @@ class RunningJob:
         database_url: str,
         settings: Settings,
         cancelled: Collection[int] = frozenset(),
-        store: AsyncStore | None = None,
+        read_children: ChildrenReader | None = None,
     ):
         self.job = job
         self.lease = lease
@@ -53,7 +52,7 @@ class RunningJob:
         self._loop = loop
         self._progress: Any = job.progress
         self._cancelled = cancelled
-        self._store = store
+        self._read_children = read_children
 
     # The stored job's fields, as attributes, as in Bull.
     @property
@@ -97,9 +96,9 @@ class RunningJob:
     def children_values(self) -> Any:
         """A flow parent's `{child id: return value}`, one per completed child. Await it
         in an `async def` processor; a plain `def` processor gets the dict."""
-        if self._store is None:
+        if self._read_children is None:
             raise RuntimeError("this job was not claimed by a worker")
-        coro = self._store.run(feature_ops.children_values(int(self.job.id)))
+        coro = self._read_children(int(self.job.id))
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:

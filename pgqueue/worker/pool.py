@@ -164,6 +164,9 @@ class QueuePool:
                 self.wake(int((time.time() + CONCURRENCY_RETRY_SECONDS) * 1000))
         return result.jobs
 
+    async def _children_values(self, job_id: int) -> dict[str, Any]:
+        return await self._store.run(feature_ops.children_values(job_id))
+
     def cancel(self, job_id: int) -> bool:
         """`cancel_job` ended this job: stop it if it runs here. Its outcome is not
         written (the job is already cancelled in the database)."""
@@ -225,7 +228,7 @@ class QueuePool:
             database_url=self._database_url,
             settings=self._settings,
             cancelled=self._cancelled,
-            store=self._store,
+            read_children=self._children_values,
         )
         timeout_ms = job.opts.get("timeout")
         debug = logger.isEnabledFor(logging.DEBUG)
