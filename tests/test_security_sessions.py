@@ -224,3 +224,35 @@ async def test_in_a_browser_a_stolen_cookie_dies_with_the_sign_out(
         finally:
             await mine.close()
             await theirs.close()
+
+
+async def test_in_a_browser_a_viewer_sees_every_page_and_no_action(
+    browser: Browser, manager: JobQueueManager, tokens: dict[str, str]
+) -> None:
+    failed = await manager.add_job("email", "welcome", {})
+    delayed = await manager.add_delayed_job("email", "later", {}, 3_600_000)
+    await manager.add_repeating_job("email", "digest", {}, "0 9 * * *")
+    async with served(manager) as base_url:
+        context = await browser.new_context()
+        try:
+            page = await context.new_page()
+            await browser_sign_in(page, base_url, tokens["ops-viewer"])
+            for path in [
+                "/admin/",
+                "/admin/queues/email",
+                f"/admin/queues/email/jobs/{failed.id}",
+                f"/admin/queues/email/jobs/{delayed.id}",
+                "/admin/schedules",
+                "/admin/workers",
+                "/admin/tokens",
+                "/admin/audit",
+            ]:
+                response = await page.goto(f"{base_url}{path}")
+                assert response is not None and response.status == 200, path
+                # The only form that posts is signing out.
+                actions = await page.locator("form[method=post]").evaluate_all(
+                    "forms => forms.map(f => f.getAttribute('action'))"
+                )
+                assert actions == ["/admin/logout"], (path, actions)
+        finally:
+            await context.close()
