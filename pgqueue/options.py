@@ -6,6 +6,7 @@ sync manager, so bad input raises `InvalidJobError` and never reaches the databa
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import threading
@@ -109,10 +110,20 @@ def validate_name(name: object) -> str:
     return storable_text(name, "job name")
 
 
+_JSON = json.JSONEncoder(allow_nan=False, separators=(",", ":"), ensure_ascii=False)
+"""One encoder for every job: `json.dumps` with arguments builds a new one per call."""
+
+
+@functools.lru_cache(maxsize=4096)
+def _known_name(name: str) -> str:
+    """`validate_name` once per distinct name: a bulk repeats a handful of names."""
+    return validate_name(name)
+
+
 def encode_json(value: Any, what: str, max_bytes: int | None = None) -> str:
     """JSON text Postgres' jsonb will accept, or an `InvalidJobError` saying why not."""
     try:
-        text = json.dumps(value, allow_nan=False, separators=(",", ":"), ensure_ascii=False)
+        text = _JSON.encode(value)
     except (TypeError, ValueError) as exc:
         raise InvalidJobError(f"{what} must be JSON-serialisable: {exc}") from exc
     if "\\u0000" in text and _ESCAPED_NUL.search(text):
@@ -332,9 +343,14 @@ def build_spec(
     cache: OptionsCache | None = None,
 ) -> JobSpec:
     """Validate one job; raise `InvalidJobError` on the first thing wrong. `cache` is
-    shared by the jobs of one bulk call; the queue must be the same for all of them."""
-    validate_queue(queue)
-    validate_name(name)
+    shared by the jobs of one bulk call; the queue must be the same for all of them, so
+    it is checked with the first."""
+    if not cache:
+        validate_queue(queue)
+    if isinstance(name, str):
+        _known_name(name)
+    else:
+        validate_name(name)
     assert isinstance(name, str)
     resolved = _resolve_cached(queue, options, cache)
     if resolved.lifo:

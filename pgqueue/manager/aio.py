@@ -47,6 +47,8 @@ class JobQueueManager(AsyncManagerBase):
             try:
                 if connection is not None:
                     return await store.run_in(connection, ops.enqueue(queue, specs))
+                if ops.copyable(specs):
+                    return await store.run_copy(ops.enqueue_copy(queue, specs))
                 return await store.run(ops.enqueue(queue, specs))
             except ops.KeyRace:
                 continue

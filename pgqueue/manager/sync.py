@@ -45,6 +45,8 @@ class SyncJobQueueManager(SyncManagerBase):
             try:
                 if connection is not None:
                     return store.run_in(connection, ops.enqueue(queue, specs))
+                if ops.copyable(specs):
+                    return store.run_copy(ops.enqueue_copy(queue, specs))
                 return store.run(ops.enqueue(queue, specs))
             except ops.KeyRace:
                 continue

@@ -10,7 +10,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from pgqueue.store.external import SAVEPOINT, async_driver_connection
-from pgqueue.store.ops import Op
+from pgqueue.store.ops import CopyOp, Op
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -21,6 +21,17 @@ async def execute(conn: AsyncConnection[Any], op: Op[T]) -> T:
         await cur.execute(op.sql, op.params, prepare=op.prepare)
         rows = await cur.fetchall() if cur.description else []
     return op.read(rows)
+
+
+async def copy_in(conn: AsyncConnection[Any], op: CopyOp[T]) -> T:
+    """Run a bulk load on `conn`, which must be in a transaction."""
+    head = await execute(conn, op.prelude)
+    async with conn.cursor() as cur, cur.copy(op.copy) as copy:
+        copy.set_types(list(op.types))
+        for row in op.rows(head):
+            await copy.write_row(row)
+    await execute(conn, op.after(head))
+    return op.read(head)
 
 
 class AsyncStore:
@@ -35,6 +46,10 @@ class AsyncStore:
                 async with conn.transaction():
                     return await execute(conn, op)
             return await execute(conn, op)
+
+    async def run_copy(self, op: CopyOp[T]) -> T:
+        async with self.pool.connection() as conn, conn.transaction():
+            return await copy_in(conn, op)
 
     async def run_after(self, first: Op[Any], op: Op[T]) -> T:
         """`first`, then `op`, in one transaction: `op` gets a snapshot taken after

@@ -12,7 +12,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from pgqueue.store.external import SAVEPOINT, sync_driver_connection
-from pgqueue.store.ops import Op
+from pgqueue.store.ops import CopyOp, Op
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -23,6 +23,17 @@ def execute(conn: Connection[Any], op: Op[T]) -> T:
         cur.execute(op.sql, op.params, prepare=op.prepare)
         rows = cur.fetchall() if cur.description else []
     return op.read(rows)
+
+
+def copy_in(conn: Connection[Any], op: CopyOp[T]) -> T:
+    """Run a bulk load on `conn`, which must be in a transaction."""
+    head = execute(conn, op.prelude)
+    with conn.cursor() as cur, cur.copy(op.copy) as copy:
+        copy.set_types(list(op.types))
+        for row in op.rows(head):
+            copy.write_row(row)
+    execute(conn, op.after(head))
+    return op.read(head)
 
 
 class SyncStore:
@@ -37,6 +48,10 @@ class SyncStore:
                 with conn.transaction():
                     return execute(conn, op)
             return execute(conn, op)
+
+    def run_copy(self, op: CopyOp[T]) -> T:
+        with self.pool.connection() as conn, conn.transaction():
+            return copy_in(conn, op)
 
     def run_after(self, first: Op[Any], op: Op[T]) -> T:
         """`first`, then `op`, in one transaction: `op` gets a snapshot taken after

@@ -1,0 +1,60 @@
+"""Large keyless bulks go through binary COPY: the same jobs, rows and wake-up as one
+INSERT statement gives."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+
+from pgqueue import JobQueueManager, JobState
+from pgqueue.store import ops
+
+
+async def test_copied_bulk_returns_the_rows_it_stored(
+    manager: JobQueueManager, db_url: str
+) -> None:
+    specs = [
+        {"name": "n", "data": {"i": i}, "opts": {"priority": 1 + i % 4}}
+        if i % 3
+        else {"name": "d", "data": [i, "é"], "opts": {"delay": 60_000, "attempts": 5}}
+        for i in range(ops.COPY_MIN + 50)
+    ]
+    with psycopg.connect(db_url, autocommit=True, row_factory=dict_row) as listener:
+        listener.execute("LISTEN pgqueue_jobs")
+        jobs = await manager.add_bulk("email", specs)
+        notices = [n.payload for n in listener.notifies(timeout=5, stop_after=1)]
+        rows = {
+            str(r["id"]): r
+            for r in listener.execute(
+                "SELECT id, name, data, opts, priority, max_attempts, run_at, created_at, state "
+                "FROM pgqueue_jobs ORDER BY id"
+            ).fetchall()
+        }
+    assert len(jobs) == len(specs) == len(rows)
+    assert [j.id for j in jobs] == sorted(rows, key=int)
+    for spec, job in zip(specs, jobs, strict=True):
+        row = rows[job.id]
+        assert (row["name"], row["data"], row["state"]) == (spec["name"], spec["data"], "waiting")
+        assert (job.name, job.data) == (spec["name"], spec["data"])
+        assert (job.priority, job.max_attempts) == (row["priority"], row["max_attempts"])
+        assert row["opts"] == job.opts
+        assert (job.run_at, job.created_at) == (row["run_at"], row["created_at"])
+        delayed = spec["name"] == "d"
+        assert job.state is (JobState.DELAYED if delayed else JobState.WAITING)
+    # One wake-up for the statement, naming the earliest job ready now.
+    queue, _, at_ms = notices[0].partition(" ")
+    assert queue == "email"
+    created = jobs[1].created_at
+    assert created is not None and int(at_ms) == int(created.timestamp() * 1000)
+    stats = await manager.get_queue_stats("email")
+    assert (stats["waiting"], stats["delayed"]) == (len(specs) - 84, 84)
+
+
+async def test_copied_bulk_rolls_back_whole(manager: JobQueueManager, db_url: str) -> None:
+    specs = [{"name": "n", "data": {"i": i}} for i in range(ops.COPY_MIN)]
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE pgqueue_jobs ADD CONSTRAINT small CHECK (id < 150)")
+        with pytest.raises(psycopg.errors.CheckViolation):
+            await manager.add_bulk("email", specs)
+        assert conn.execute("SELECT count(*) FROM pgqueue_jobs").fetchone() == (0,)
