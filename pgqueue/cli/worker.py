@@ -21,6 +21,7 @@ from pgqueue.cli.common import (
     load_settings,
     migrated_database_url,
 )
+from pgqueue.cli.supervise import Supervisor, cores
 from pgqueue.config import QUEUES
 from pgqueue.errors import ConfigurationError
 from pgqueue.manager import SyncJobQueueManager
@@ -29,6 +30,14 @@ from pgqueue.scheduler import Scheduler
 from pgqueue.worker import Worker
 
 Service = Callable[[asyncio.Event], Awaitable[None]]
+
+
+def parse_processes(value: str) -> int:
+    if value == "auto":
+        return cores()
+    if value.isdigit() and int(value) >= 1:
+        return int(value)
+    raise click.BadParameter(f"expected a whole number of at least 1 or 'auto', got {value!r}")
 
 
 def select_queues(
@@ -87,14 +96,34 @@ def run_services(services: list[Service], on_second_signal: Callable[[], None]) 
     "--queue", "-q", "queues", multiple=True, metavar="Q", help="Queue to work (repeatable)."
 )
 @click.option("--concurrency", "-c", type=click.IntRange(min=1), help="Slots per queue.")
+@click.option(
+    "--processes",
+    "-p",
+    default="1",
+    show_default=True,
+    metavar="N|auto",
+    callback=lambda ctx, param, value: parse_processes(value),
+    help="Worker processes to run and supervise (auto: one per core).",
+)
 @import_option
 def worker_command(
-    queues: tuple[str, ...], concurrency: int | None, imports: tuple[str, ...]
+    queues: tuple[str, ...], concurrency: int | None, processes: int, imports: tuple[str, ...]
 ) -> None:
     """Run workers for the given queues (default: every queue)."""
     settings = load_settings()
     registry = load_processors(imports, settings)
     url = migrated_database_url()
+    if processes > 1:
+        args = ["worker", *(f"--queue={q}" for q in queues)]
+        args += [f"--concurrency={concurrency}"] if concurrency else []
+        args += [f"--import={module}" for module in imports]
+        root = click.get_current_context().find_root().params
+        env = {
+            **os.environ,
+            "PGQUEUE_LOG_LEVEL": root["log_level"],
+            "PGQUEUE_LOG_FORMAT": root["log_format"],
+        }
+        sys.exit(Supervisor(args, processes, env).run())
     worker = Worker(url, select_queues(registry, queues, concurrency), registry, settings)
     run_services([worker.run], worker.stop_now)
 
