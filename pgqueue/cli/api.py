@@ -24,11 +24,11 @@ from pgqueue.errors import ConfigurationError
 def api_command(host: str | None, port: int | None, transport: Transport) -> None:
     """Serve the admin REST API, the dashboard, health, readiness and metrics."""
     settings = load_settings()
-    migrated_database_url()
     try:
-        app = create_app(settings=settings)
+        app = create_app(settings=settings)  # refuses unsafe settings before anything starts
     except ConfigurationError as exc:
         raise click.ClickException(str(exc)) from exc
+    migrated_database_url()
 
     async def run(stop: asyncio.Event) -> None:
         try:

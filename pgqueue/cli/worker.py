@@ -164,16 +164,16 @@ def run_command(imports: tuple[str, ...], transport: Transport) -> None:
     """Everything in one process: migrate, the guide's daily cleanup, the API, the
     scheduler and workers for every queue. Ctrl-C stops all of them."""
     settings = load_settings()
+    try:
+        app = create_app(settings=settings)  # refuses unsafe settings before anything starts
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from exc
     registry = load_processors(imports, settings)
     url = migrated_database_url()
     with SyncJobQueueManager(url, settings=settings) as manager:
         manager.schedule_daily_cleanup()
     worker = Worker(url, select_queues(registry, (), None), registry, settings)
     scheduler = Scheduler(url, settings)
-    try:
-        app = create_app(settings=settings)
-    except ConfigurationError as exc:
-        raise click.ClickException(str(exc)) from exc
 
     async def api(stop: asyncio.Event) -> None:
         try:
