@@ -56,3 +56,17 @@ def test_enqueue_lifo(cli: Cli, sync_manager: SyncJobQueueManager) -> None:
     ok(cli("enqueue", "test", "urgent", "--lifo"))
     job = sync_manager.get_jobs("test", "waiting")
     assert {j.name: j.opts.get("lifo", False) for j in job} == {"first": False, "urgent": True}
+
+
+def test_jobs_show_names_a_flows_parent_and_children(
+    cli: Cli, sync_manager: SyncJobQueueManager
+) -> None:
+    tree = sync_manager.add_flow(
+        {"queue": "report", "name": "p", "children": [{"queue": "test", "name": "c"}]}
+    )
+    parent, child = tree["job"], tree["children"][0]["job"]
+    shown = ok(cli("jobs", "show", "report", parent.id))
+    assert f"children  test {child.id} (waiting)" in shown
+    assert f"parent    report {parent.id} (waiting-children)" in ok(
+        cli("jobs", "show", "test", child.id)
+    )

@@ -318,3 +318,34 @@ async def test_limits_show_what_they_hold_back_and_a_job_can_be_cancelled(
     assert await manager.get_queue_limits() == {}
     await page.goto(f"{base_url}/admin/queues/report?state=cancelled")
     await expect(page.locator("table.jobs tbody tr[data-job]")).to_have_count(1)
+
+
+async def test_a_flow_shows_its_parent_and_children_as_links(
+    page: Page, base_url: str, manager: JobQueueManager, tokens: dict[str, str]
+) -> None:
+    tree = await manager.add_flow(
+        {
+            "queue": "report",
+            "name": "weekly-summary",
+            "children": [
+                {"queue": "analytics", "name": "track-event", "data": {}},
+                {"queue": "email", "name": "welcome", "data": {}},
+            ],
+        }
+    )
+    parent = tree["job"]
+    first, second = (node["job"] for node in tree["children"])
+    await sign_in(page, base_url, tokens["ops-viewer"])
+    await page.goto(f"{base_url}/admin/queues/report/jobs/{parent.id}")
+    await expect(page.locator("h1 .state")).to_have_text("waiting-children")
+    await expect(page.locator(".flow")).to_contain_text("2 still to finish")
+    links = page.locator("ul.children a")
+    await expect(links).to_have_text(
+        [f"analytics / track-event #{first.id}", f"email / welcome #{second.id}"]
+    )
+    await links.nth(1).click()
+    await expect(page).to_have_url(f"{base_url}/admin/queues/email/jobs/{second.id}")
+    await page.click("a.parent")
+    await expect(page).to_have_url(f"{base_url}/admin/queues/report/jobs/{parent.id}")
+    await page.goto(f"{base_url}/admin/queues/report?state=waiting-children")
+    await expect(page.locator("table.jobs tbody tr[data-job]")).to_have_count(1)

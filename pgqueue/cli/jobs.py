@@ -86,6 +86,8 @@ def show_command(queue: str, job_id: str, as_json: bool) -> None:
         if job is None:
             raise click.ClickException(f"no job {job_id!r} in queue {queue!r}")
         logs = m.get_job_logs(queue, job.id)
+        parent = m.get_job_parent(queue, job.id)
+        children = m.get_job_children(queue, job.id)
     if as_json:
         echo_json(views.job_detail(job, logs))
         return
@@ -103,6 +105,12 @@ def show_command(queue: str, job_id: str, as_json: bool) -> None:
         ("started", when(job.processed_at)),
         ("finished", when(job.finished_at)),
         *([("cancelled", f"by {job.cancelled_by}")] if job.cancelled_by else []),
+        *([("parent", f"{parent.queue} {parent.id} ({parent.state.value})")] if parent else []),
+        *(
+            [("children", ", ".join(f"{c.queue} {c.id} ({c.state.value})" for c in children))]
+            if children
+            else []
+        ),
         ("data", json.dumps(job.data, ensure_ascii=False)),
         ("options", json.dumps(job.opts, ensure_ascii=False, default=str)),
     ]

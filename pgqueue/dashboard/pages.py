@@ -95,8 +95,12 @@ async def job(view: View) -> Response:
     if found is None:
         message = f"No job {job_id} in queue {queue_name}."
         return view.render("error.html", status=404, title="Job not found", message=message)
-    logs = await manager.get_job_logs(queue_name, found.id)
-    return view.render("job.html", job=found, logs=logs)
+    logs, parent, children = await asyncio.gather(
+        manager.get_job_logs(queue_name, found.id),
+        manager.get_job_parent(queue_name, found.id),
+        manager.get_job_children(queue_name, found.id),
+    )
+    return view.render("job.html", job=found, logs=logs, parent=parent, children=children)
 
 
 async def schedules(view: View) -> Response:
