@@ -12,11 +12,26 @@ from pgqueue import JobQueueManager, SyncJobQueueManager
 from pgqueue.config import Settings
 from pgqueue.registry import Registry
 from pgqueue.worker import Worker
+from tests.api_support import api
+from tests.cli_support import cli
+from tests.dashboard_support import browser, chromium, tokens
 from tests.database import Databases, server_url, with_database
 from tests.helpers import ROOT, RunWorker, free_port, pgqueue_process, wait_for
 
-# Older tests import these from here; new ones import them from tests.helpers.
-__all__ = ["ROOT", "RunWorker", "free_port", "pgqueue_process", "wait_for"]
+# Fixtures shared by several test modules are defined in the *_support modules and
+# registered here. Older tests import the helpers from here; new ones from tests.helpers.
+__all__ = [
+    "ROOT",
+    "RunWorker",
+    "api",
+    "browser",
+    "chromium",
+    "cli",
+    "free_port",
+    "pgqueue_process",
+    "tokens",
+    "wait_for",
+]
 
 
 @pytest.fixture(scope="session")

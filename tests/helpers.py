@@ -12,6 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pgqueue import JobQueueManager, JobState
+from pgqueue.registry import Registry
+
 ROOT = Path(__file__).resolve().parent.parent
 
 RunWorker = Callable[..., Any]
@@ -61,3 +64,21 @@ def pgqueue_process(
         text=True,
         **kwargs,
     )
+
+
+async def fail_one(manager: JobQueueManager, run_worker: RunWorker, queue: str = "email") -> str:
+    registry = Registry()
+
+    def boom(job: object) -> None:
+        raise ValueError("SMTP connection timeout")
+
+    registry.add(queue, "*", boom)
+    job = await manager.add_job(queue, "welcome", {"to": "u@example.com"}, attempts=1)
+    async with run_worker(registry, {queue: 1}):
+        await wait_for(lambda: _is_failed(manager, queue, job.id))
+    return job.id
+
+
+async def _is_failed(manager: JobQueueManager, queue: str, job_id: str) -> bool:
+    job = await manager.get_job(queue, job_id)
+    return job is not None and job.state is JobState.FAILED

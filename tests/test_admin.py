@@ -7,20 +7,7 @@ import pytest
 
 from pgqueue import JobNotFoundError, JobQueueManager, JobState, JobStateError
 from pgqueue.registry import Registry
-from tests.helpers import RunWorker, wait_for
-
-
-async def fail_one(manager: JobQueueManager, run_worker: RunWorker, queue: str = "email") -> str:
-    registry = Registry()
-
-    def boom(job: object) -> None:
-        raise ValueError("SMTP connection timeout")
-
-    registry.add(queue, "*", boom)
-    job = await manager.add_job(queue, "welcome", {"to": "u@example.com"}, attempts=1)
-    async with run_worker(registry, {queue: 1}):
-        await wait_for(lambda: _state(manager, queue, job.id, JobState.FAILED))
-    return job.id
+from tests.helpers import RunWorker, fail_one, wait_for
 
 
 async def _state(manager: JobQueueManager, queue: str, job_id: str, state: JobState) -> bool:

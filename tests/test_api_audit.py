@@ -5,11 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from pgqueue import JobQueueManager, JobState
-from tests.helpers import RunWorker
-from tests.test_admin import fail_one
-from tests.test_api_support import Api, api, data_of
-
-__all__ = ["api"]
+from tests.api_support import Api, data_of
+from tests.helpers import RunWorker, fail_one
 
 Q = "/api/v1/jobs/queues"
 

@@ -5,55 +5,24 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import psycopg
 import pytest
 
 from pgqueue import JobQueueManager
 from pgqueue.admin.auth import GENERIC_401
-from tests.helpers import RunWorker
-from tests.test_admin import fail_one
-from tests.test_api_support import (
+from tests.api_support import (
+    ROUTES,
     Api,
-    api,
     bearer,
     data_of,
     error_of,
     jwt_for,
     make_jwt,
+    targets,
+    writes,
 )
+from tests.helpers import RunWorker, fail_one
 
-__all__ = ["api"]
-
-# (method, path, JSON body) of every route that needs a credential.
-ROUTES: list[tuple[str, str, Any]] = [
-    ("GET", "/api/v1/jobs/queues", None),
-    ("GET", "/api/v1/jobs/queues/email/stats", None),
-    ("GET", "/api/v1/jobs/queues/email/failed?start=0&end=10", None),
-    ("GET", "/api/v1/jobs/queues/email/jobs?state=waiting", None),
-    ("POST", "/api/v1/jobs/queues/email/jobs", {"name": "welcome", "data": {"to": "a@b.c"}}),
-    ("GET", "/api/v1/jobs/queues/email/job/{id}", None),
-    ("DELETE", "/api/v1/jobs/queues/email/job/{other}", None),
-    ("POST", "/api/v1/jobs/queues/email/job/{failed}/retry", None),
-    ("POST", "/api/v1/jobs/queues/email/job/{delayed}/promote", None),
-    ("POST", "/api/v1/jobs/queues/email/retry-failed", None),
-    ("POST", "/api/v1/jobs/queues/email/pause", None),
-    ("POST", "/api/v1/jobs/queues/email/resume", None),
-    ("POST", "/api/v1/jobs/queues/email/clean", {"grace": 0, "status": "completed"}),
-    ("GET", "/api/v1/jobs/repeatable", None),
-    ("DELETE", "/api/v1/jobs/repeatable/{key}", None),
-    ("GET", "/api/v1/jobs/audit", None),
-]
 ADD_JOB = ("POST", "/api/v1/jobs/queues/email/jobs")
-
-
-async def targets(manager: JobQueueManager, failed: str | None = None) -> dict[str, str]:
-    """Things for the routes to act on, so that an allowed call can succeed."""
-    waiting = await manager.add_job("email", "welcome", {"to": "a@b.c"})
-    other = await manager.add_job("email", "welcome", {"to": "d@e.f"})
-    delayed = await manager.add_delayed_job("email", "later", {}, 3_600_000)
-    key = await manager.add_repeating_job("email", "digest", {}, "0 9 * * *")
-    ids = {"id": waiting.id, "other": other.id, "delayed": delayed.id, "key": key}
-    return {**ids, "failed": failed or waiting.id}
 
 
 async def call(
@@ -63,18 +32,6 @@ async def call(
     return await api.client.request(
         method, path.format(**ids), headers=headers, json=body if body is not None else None
     )
-
-
-async def writes(db_url: str) -> tuple[int, int, int]:
-    """Jobs, audit rows and paused queues: none of them may change on a refused call."""
-    async with await psycopg.AsyncConnection.connect(db_url) as conn:
-        cur = await conn.execute(
-            "SELECT (SELECT count(*) FROM pgqueue_jobs), (SELECT count(*) FROM pgqueue_audit_log),"
-            " (SELECT count(*) FROM pgqueue_queues WHERE paused)"
-        )
-        row = await cur.fetchone()
-    assert row is not None
-    return row[0], row[1], row[2]
 
 
 @pytest.mark.parametrize(

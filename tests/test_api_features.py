@@ -9,10 +9,8 @@ from typing import Any
 from pgqueue import JobQueueManager, JobState
 from pgqueue.registry import Registry
 from pgqueue.worker import RunningJob
+from tests.api_support import Api, bearer, data_of, error_of, make_token
 from tests.helpers import RunWorker
-from tests.test_api_support import Api, api, bearer, data_of, error_of, make_token
-
-__all__ = ["api"]
 
 Q = "/api/v1/jobs/queues"
 

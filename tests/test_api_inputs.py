@@ -5,9 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pgqueue import JobQueueManager
-from tests.test_api_support import Api, api, error_of
-
-__all__ = ["api"]
+from tests.api_support import Api, error_of
 
 Q = "/api/v1/jobs/queues"
 

@@ -9,11 +9,8 @@ from pgqueue import JobQueueManager, JobState, QueueName
 from pgqueue.registry import Registry
 from pgqueue.types import STAT_FIELDS
 from pgqueue.worker import RunningJob
-from tests.helpers import RunWorker, wait_for
-from tests.test_admin import fail_one
-from tests.test_api_support import Api, api, data_of, error_of
-
-__all__ = ["api"]
+from tests.api_support import Api, data_of, error_of
+from tests.helpers import RunWorker, fail_one, wait_for
 
 Q = "/api/v1/jobs/queues"
 JOB_FIELDS = {

@@ -19,10 +19,8 @@ from pgqueue.asgi import create_app
 from pgqueue.config import Settings
 from pgqueue.db import migrate
 from pgqueue.registry import Registry
+from tests.api_support import Api, bearer, data_of
 from tests.helpers import RunWorker, free_port, pgqueue_process, wait_for
-from tests.test_api_support import Api, api, bearer, data_of
-
-__all__ = ["api"]
 
 
 async def test_health_and_readiness(api: Api, db_url: str) -> None:

@@ -19,8 +19,8 @@ from fastapi import FastAPI
 from pgqueue import JobQueueManager
 from pgqueue.asgi import create_app
 from pgqueue.config import Settings
+from tests.api_support import bearer, data_of, make_token
 from tests.helpers import ROOT, free_port, wait_for
-from tests.test_api_support import bearer, data_of, make_token
 
 
 @asynccontextmanager

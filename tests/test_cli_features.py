@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 
 from pgqueue import JobState, SyncJobQueueManager
-from tests.test_cli_operator import Cli, cli, failed, ok
-
-__all__ = ["cli"]
+from tests.cli_support import Cli, failed, ok
 
 
 def test_jobs_cancel_and_wait(cli: Cli, sync_manager: SyncJobQueueManager) -> None:

@@ -8,81 +8,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx2
-import psycopg
 import pytest
-from starlette.applications import Starlette
 
 from pgqueue import ConfigurationError, JobQueueManager, JobState
-from pgqueue.admin.tokens import new_token, token_hash
-from pgqueue.asgi import create_app
 from pgqueue.dashboard import DashboardSettings
 from pgqueue.registry import Registry
-from pgqueue.store import auth_ops
-from pgqueue.store.aio import execute
 from pgqueue.types import StatField
+from tests.dashboard_support import HOSTILE, client_for, csrf_of, sign_in
 from tests.helpers import RunWorker, wait_for
-
-HOSTILE = '<img src=x onerror="alert(1)">'
-ROLES = {"ops-admin": "ADMIN", "ops-viewer": "VIEWER", "ci": "DEPLOYER", "gone": "ADMIN"}
-
-
-async def create_tokens(db_url: str) -> dict[str, str]:
-    """Real API tokens, stored hashed, by name; "gone" is revoked."""
-    made = {name: new_token() for name in ROLES}
-    async with await psycopg.AsyncConnection.connect(db_url, autocommit=True) as conn:
-        for name, token in made.items():
-            await execute(conn, auth_ops.create_token(name, token_hash(token), ROLES[name], 3600))
-        await execute(conn, auth_ops.revoke_token("gone"))
-    return made
-
-
-@pytest.fixture
-async def tokens(db_url: str) -> dict[str, str]:
-    return await create_tokens(db_url)
-
-
-@asynccontextmanager
-async def dashboard_app(
-    manager: JobQueueManager, settings: DashboardSettings | None = None
-) -> AsyncIterator[Starlette]:
-    """The REST API's app with the dashboard mounted as `create_app` mounts it, here with
-    the test's settings, running its lifespan."""
-    app = create_app(manager, dashboard=settings or DashboardSettings())
-    async with app.router.lifespan_context(app):
-        yield app
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found, "no CSRF field on the page"
-    return found.group(1)
-
-
-async def sign_in(client: httpx2.AsyncClient, token: str) -> str:
-    """Signs in through the form; returns the session's CSRF token."""
-    form = await client.get("/admin/login")
-    response = await client.post(
-        "/admin/login", data={"csrf": csrf_of(form.text), "token": token, "next": ""}
-    )
-    assert response.status_code == 303, response.text
-    return csrf_of((await client.get("/admin/")).text)
-
-
-@asynccontextmanager
-async def client_for(
-    manager: JobQueueManager, settings: DashboardSettings | None = None
-) -> AsyncIterator[httpx2.AsyncClient]:
-    async with (
-        dashboard_app(manager, settings) as app,
-        httpx2.AsyncClient(
-            transport=httpx2.ASGITransport(app=app), base_url="http://testserver"
-        ) as client,
-    ):
-        yield client
 
 
 @pytest.fixture

@@ -9,99 +9,24 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import socket
-import subprocess
-import time
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 import uvicorn
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from pgqueue import JobQueueManager
 from pgqueue.dashboard import DashboardSettings
 from pgqueue.registry import Registry
 from pgqueue.types import StatField
+from tests.dashboard_support import HOSTILE, browser_sign_in, dashboard_app
 from tests.helpers import ROOT, RunWorker, wait_for
-from tests.test_dashboard import HOSTILE, create_tokens, dashboard_app
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # The README's screenshot. Refreshed only when asked, so a test run leaves the tree clean:
 # PGQUEUE_UPDATE_SCREENSHOTS=1 make test
 README_SCREENSHOT = ROOT / "docs" / "dashboard-overview.png"
-
-
-def chromium_path() -> str:
-    found = shutil.which("chromium") or (
-        "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
-    )
-    if found is None:
-        message = "no chromium on PATH: apt-get install -y chromium to run the browser tests"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
-
-
-@pytest.fixture(scope="session")
-def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """One headless Chromium for the whole run; each test connects to it over the DevTools
-    protocol and works in a fresh browser context of its own."""
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    process = subprocess.Popen(
-        [
-            chromium_path(),
-            *CHROMIUM_ARGS,
-            "--remote-debugging-port=0",
-            "--remote-debugging-address=127.0.0.1",
-            f"--user-data-dir={profile}",
-            "about:blank",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        # Chromium writes the port it chose to this file once it listens.
-        active = profile / "DevToolsActivePort"
-        deadline = time.monotonic() + 30
-        while not (active.exists() and active.read_text().count("\n") >= 1):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"chromium did not start (exit code {process.poll()})")
-            time.sleep(0.05)
-        port = active.read_text().split()[0]
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-@pytest.fixture
-async def browser(chromium: str) -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        connected = await playwright.chromium.connect_over_cdp(chromium)
-        yield connected
-        await connected.close()
-
-
-@pytest.fixture
-async def tokens(db_url: str) -> dict[str, str]:
-    return await create_tokens(db_url)
 
 
 @pytest.fixture
@@ -129,14 +54,6 @@ async def page(browser: Browser) -> AsyncIterator[Page]:
     yield tab
     await context.close()
     assert dialogs == [], "a script ran from job data"
-
-
-async def sign_in(page: Page, base_url: str, token: str) -> None:
-    await page.goto(f"{base_url}/admin/")
-    await expect(page).to_have_url(f"{base_url}/admin/login?next=%2Fadmin%2F")
-    await page.fill("#token", token)
-    await page.click("text=Sign in >> nth=-1")
-    await expect(page).to_have_url(f"{base_url}/admin/")
 
 
 async def seed(manager: JobQueueManager) -> None:
@@ -175,7 +92,7 @@ async def test_sign_in_retry_a_failed_job_and_pause_a_queue(
     async with run_worker(registry, {"email": 1, "test": 1}):
         await wait_for(lambda: _state(manager, "email", failed.id, "failed"))
         await wait_for(lambda: _count(manager, "test", "completed", 5))
-        await sign_in(page, base_url, tokens["ops-admin"])
+        await browser_sign_in(page, base_url, tokens["ops-admin"])
 
         rows = page.locator("table.queues tbody tr")
         await expect(rows).to_have_count(8)
@@ -227,7 +144,7 @@ async def test_pages_refresh_in_place_and_signing_out_ends_the_session(
     page: Page, base_url: str, manager: JobQueueManager, tokens: dict[str, str]
 ) -> None:
     await manager.add_job("email", "welcome", {})
-    await sign_in(page, base_url, tokens["ops-admin"])
+    await browser_sign_in(page, base_url, tokens["ops-admin"])
     address = f"{base_url}/admin/queues/email?state=waiting&page=1"
     await page.goto(address)
     await page.fill("#q", "half-typed")
@@ -251,7 +168,7 @@ async def test_a_viewer_has_no_buttons_to_press(
     page: Page, base_url: str, manager: JobQueueManager, tokens: dict[str, str]
 ) -> None:
     await manager.add_delayed_job("email", "later", {}, 60_000)
-    await sign_in(page, base_url, tokens["ops-viewer"])
+    await browser_sign_in(page, base_url, tokens["ops-viewer"])
     await expect(page.locator("table.queues tbody tr")).to_have_count(8)
     await expect(page.locator("main button")).to_have_count(0)
     await page.goto(f"{base_url}/admin/queues/email?state=delayed")
@@ -281,7 +198,7 @@ async def test_limits_show_what_they_hold_back_and_a_job_can_be_cancelled(
         return "done"
 
     registry.add("report", "*", report)
-    await sign_in(page, base_url, tokens["ops-admin"])
+    await browser_sign_in(page, base_url, tokens["ops-admin"])
     await page.goto(f"{base_url}/admin/queues/report")
     await expect(page.locator("p.limits")).to_contain_text("Rate limit: none")
     await page.fill("#rate-max", "2")

@@ -6,9 +6,7 @@ import psycopg
 
 from pgqueue import JobQueueManager
 from pgqueue.dashboard import DashboardSettings
-from tests.test_dashboard import client_for, sign_in, tokens
-
-__all__ = ["tokens"]
+from tests.dashboard_support import client_for, sign_in
 
 
 def age_sessions(db_url: str, column: str, seconds: int) -> None:

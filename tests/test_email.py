@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import socket
 import ssl
-import threading
 from collections.abc import Iterator
-from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -19,10 +16,9 @@ from pgqueue import JobQueueManager
 from pgqueue.config import Settings
 from pgqueue.errors import UnrecoverableError
 from pgqueue.models import EmailJobType, JobState
-from pgqueue.processors import email as email_processor
 from pgqueue.processors.email import EmailDeferredError, render_email, send_email
-from pgqueue.registry import Registry
-from tests.helpers import RunWorker, wait_for
+from tests.email_support import CERT, KEY, Mailbox, email_finished, email_registry
+from tests.helpers import RunWorker, free_port
 
 CONTEXTS: dict[str, dict[str, Any]] = {
     "welcome": {"username": "John Doe", "dashboardUrl": "https://app.example.com/dashboard"},
@@ -54,53 +50,10 @@ SUBJECTS = {
 }
 
 
-class Mailbox:
-    """An aiosmtpd handler that keeps what it receives and answers chosen recipients with
-    a chosen reply (`times` limits how often, so a deferral can clear)."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], EmailMessage]] = []
-        self.replies: dict[str, tuple[str, int]] = {}
-        self._lock = threading.Lock()
-        self.port = 0
-
-    def answer(self, address: str, reply: str, times: int = 1_000_000) -> None:
-        with self._lock:
-            self.replies[address] = (reply, times)
-
-    async def handle_RCPT(
-        self, server: Any, session: Any, envelope: Any, address: str, options: Any
-    ) -> str:
-        with self._lock:
-            reply, times = self.replies.get(address, ("", 0))
-            if times > 0:
-                self.replies[address] = (reply, times - 1)
-                return reply
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        parsed = message_from_bytes(envelope.original_content, policy=policy.default)
-        assert isinstance(parsed, EmailMessage)
-        with self._lock:
-            self.messages.append((list(envelope.rcpt_tos), parsed))
-        return "250 Message accepted for delivery"
-
-    def received(self) -> list[tuple[list[str], EmailMessage]]:
-        with self._lock:
-            return list(self.messages)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def mailbox() -> Iterator[Mailbox]:
     box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(box, hostname="127.0.0.1", port=free_port())
     controller.start()
     box.port = controller.port
     yield box
@@ -115,12 +68,6 @@ def mail_settings(settings: Settings, mailbox: Mailbox) -> Settings:
         smtp_port=mailbox.port,
         smtp_from="Platform <noreply@platform.example>",
     )
-
-
-def _registry() -> Registry:
-    registry = Registry()
-    email_processor.register(registry)
-    return registry
 
 
 def _parts(message: EmailMessage) -> tuple[str, str]:
@@ -258,21 +205,13 @@ def test_send_sorts_replies_into_refused_permanent_and_deferred(
 
 
 def test_an_unreachable_server_is_a_transient_failure(mail_settings: Settings) -> None:
-    closed = dataclasses.replace(mail_settings, smtp_port=_free_port())
+    closed = dataclasses.replace(mail_settings, smtp_port=free_port())
     email = render_email("alert", {"to": "a@example.com", "context": CONTEXTS["alert"]}, closed)
     with pytest.raises(EmailDeferredError, match="could not send through SMTP server"):
         send_email(email, email.recipients, closed, "<id-3@platform.example>")
 
 
 # --- end to end, through a worker ---------------------------------------------------------
-
-
-async def _finished(manager: JobQueueManager, job_id: str) -> Any:
-    async def done() -> Any:
-        job = await manager.get_job("email", job_id)
-        return job if job and job.state in (JobState.COMPLETED, JobState.FAILED) else None
-
-    return await wait_for(done)
 
 
 async def test_a_worker_delivers_each_of_the_guides_email_types(
@@ -284,8 +223,8 @@ async def test_a_worker_delivers_each_of_the_guides_email_types(
         )
         for email_type in CONTEXTS
     }
-    async with run_worker(_registry(), {"email": 5}, mail_settings):
-        finished = {t: await _finished(manager, job.id) for t, job in jobs.items()}
+    async with run_worker(email_registry(), {"email": 5}, mail_settings):
+        finished = {t: await email_finished(manager, job.id) for t, job in jobs.items()}
 
     for email_type, job in finished.items():
         assert job.state == JobState.COMPLETED, job.failed_reason
@@ -311,8 +250,8 @@ async def test_the_guides_custom_email_and_several_recipients(
         priority=1,
         attempts=5,
     )
-    async with run_worker(_registry(), {"email": 5}, mail_settings):
-        done = await _finished(manager, job.id)
+    async with run_worker(email_registry(), {"email": 5}, mail_settings):
+        done = await email_finished(manager, job.id)
 
     assert done.state == JobState.COMPLETED
     assert done.return_value["accepted"] == ["user@example.com", "admin@example.com"]
@@ -331,8 +270,8 @@ async def test_a_550_fails_the_job_at_once_with_the_servers_reason(
     job = await manager.add_email_job(
         "welcome", {"to": "nobody@example.com", "context": CONTEXTS["welcome"]}, attempts=3
     )
-    async with run_worker(_registry(), {"email": 5}, mail_settings):
-        done = await _finished(manager, job.id)
+    async with run_worker(email_registry(), {"email": 5}, mail_settings):
+        done = await email_finished(manager, job.id)
 
     assert done.state == JobState.FAILED
     assert done.attempts_made == 1
@@ -350,8 +289,8 @@ async def test_a_451_is_retried_with_backoff_and_then_delivered(
         attempts=3,
         backoff={"type": "fixed", "delay": 100},
     )
-    async with run_worker(_registry(), {"email": 5}, mail_settings):
-        done = await _finished(manager, job.id)
+    async with run_worker(email_registry(), {"email": 5}, mail_settings):
+        done = await email_finished(manager, job.id)
 
     assert done.state == JobState.COMPLETED
     assert done.attempts_made == 2
@@ -373,8 +312,8 @@ async def test_a_retry_after_a_partial_deferral_writes_only_to_the_deferred_reci
         attempts=3,
         backoff={"type": "fixed", "delay": 100},
     )
-    async with run_worker(_registry(), {"email": 5}, mail_settings):
-        done = await _finished(manager, job.id)
+    async with run_worker(email_registry(), {"email": 5}, mail_settings):
+        done = await email_finished(manager, job.id)
 
     assert done.state == JobState.COMPLETED
     assert done.attempts_made == 2
@@ -388,15 +327,15 @@ async def test_a_retry_after_a_partial_deferral_writes_only_to_the_deferred_reci
 async def test_an_unreachable_server_spends_every_attempt(
     manager: JobQueueManager, run_worker: RunWorker, mail_settings: Settings
 ) -> None:
-    closed = dataclasses.replace(mail_settings, smtp_port=_free_port())
+    closed = dataclasses.replace(mail_settings, smtp_port=free_port())
     job = await manager.add_email_job(
         "welcome",
         {"to": "u@example.com", "context": CONTEXTS["welcome"]},
         attempts=2,
         backoff={"type": "fixed", "delay": 50},
     )
-    async with run_worker(_registry(), {"email": 5}, closed):
-        done = await _finished(manager, job.id)
+    async with run_worker(email_registry(), {"email": 5}, closed):
+        done = await email_finished(manager, job.id)
 
     assert done.state == JobState.FAILED
     assert done.attempts_made == 2
@@ -407,8 +346,8 @@ async def test_an_unknown_email_type_fails_at_once(
     manager: JobQueueManager, run_worker: RunWorker, mail_settings: Settings
 ) -> None:
     job = await manager.add_job("email", "newsletter", {"to": "u@example.com"}, attempts=3)
-    async with run_worker(_registry(), {"email": 5}, mail_settings):
-        done = await _finished(manager, job.id)
+    async with run_worker(email_registry(), {"email": 5}, mail_settings):
+        done = await email_finished(manager, job.id)
 
     assert done.state == JobState.FAILED
     assert done.attempts_made == 1
@@ -416,9 +355,6 @@ async def test_an_unknown_email_type_fails_at_once(
 
 
 # --- TLS and login ------------------------------------------------------------------------
-
-CERT = Path(__file__).parent / "data" / "smtp-test-cert.pem"
-KEY = Path(__file__).parent / "data" / "smtp-test-key.pem"
 
 
 class TlsMailbox(Mailbox):
@@ -469,7 +405,7 @@ def test_tls_as_smtp_secure_says_and_login(settings: Settings, implicit: bool) -
     controller = Controller(
         box,
         hostname="127.0.0.1",
-        port=_free_port(),
+        port=free_port(),
         server_hostname="127.0.0.1",
         require_starttls=not implicit,
         authenticator=_authenticate,

@@ -18,14 +18,16 @@ from pgqueue.admin.tokens import new_token, token_hash
 from pgqueue.asgi import create_app
 from pgqueue.config import Settings
 from pgqueue.manager.admin import AdminService
-from tests.test_api_auth import ROUTES, targets, writes
-from tests.test_api_support import (
+from tests.api_support import (
     JWT_SECRET,
+    ROUTES,
     bearer,
     data_of,
     error_of,
     make_jwt,
     make_token,
+    targets,
+    writes,
 )
 
 Q = "/api/v1/jobs/queues"

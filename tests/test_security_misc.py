@@ -20,8 +20,8 @@ from pgqueue import JobQueueManager, JobState, UnrecoverableError
 from pgqueue.config import Settings
 from pgqueue.processors import cleanup
 from pgqueue.processors.report_files import Report, to_csv
+from tests.email_support import CERT, KEY, Mailbox, email_finished, email_registry
 from tests.helpers import RunWorker, free_port, pgqueue_process, wait_for
-from tests.test_email import CERT, KEY, Mailbox, _finished, _registry
 
 # --- finding 4: SMTP credentials never cross a plain connection --------------------------
 
@@ -72,8 +72,8 @@ async def test_no_starttls_fails_the_job_before_any_credential_is_sent(
     job = await manager.add_email_job(
         "welcome", {"to": "a@example.com", "context": {"username": "A"}}
     )
-    async with run_worker(_registry(), {"email": 1}, mail):
-        done = await _finished(manager, job.id)
+    async with run_worker(email_registry(), {"email": 1}, mail):
+        done = await email_finished(manager, job.id)
     assert done.state is JobState.FAILED and done.attempts_made == 1
     assert "does not offer STARTTLS" in done.failed_reason
     assert plain_server.logins == [] and plain_server.received() == []
@@ -83,8 +83,8 @@ async def test_no_starttls_fails_the_job_before_any_credential_is_sent(
     job = await manager.add_email_job(
         "welcome", {"to": "b@example.com", "context": {"username": "B"}}
     )
-    async with run_worker(_registry(), {"email": 1}, insecure):
-        done = await _finished(manager, job.id)
+    async with run_worker(email_registry(), {"email": 1}, insecure):
+        done = await email_finished(manager, job.id)
     assert done.state is JobState.COMPLETED, done.failed_reason
     assert plain_server.logins == [b"mailer"]
 

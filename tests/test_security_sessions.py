@@ -12,7 +12,6 @@ from contextlib import asynccontextmanager
 
 import httpx2
 import psycopg
-import pytest
 import uvicorn
 from playwright.async_api import Browser, expect
 
@@ -20,12 +19,8 @@ from pgqueue import JobQueueManager
 from pgqueue.config import Settings
 from pgqueue.dashboard import DashboardSettings
 from pgqueue.manager.admin import AdminService
+from tests.dashboard_support import browser_sign_in, client_for, csrf_of, sign_in
 from tests.helpers import wait_for
-from tests.test_dashboard import client_for, csrf_of, sign_in
-from tests.test_dashboard_browser import browser, chromium
-from tests.test_dashboard_browser import sign_in as browser_sign_in
-
-__all__ = ["browser", "chromium"]
 
 
 async def audit_actions(manager: JobQueueManager) -> list[tuple[str, str, str]]:
@@ -193,13 +188,6 @@ async def served(manager: JobQueueManager) -> AsyncIterator[str]:
         finally:
             server.should_exit = True
             await task
-
-
-@pytest.fixture
-async def tokens(db_url: str) -> dict[str, str]:
-    from tests.test_dashboard import create_tokens
-
-    return await create_tokens(db_url)
 
 
 async def test_in_a_browser_a_stolen_cookie_dies_with_the_sign_out(

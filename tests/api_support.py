@@ -103,3 +103,46 @@ async def api(manager: JobQueueManager, db_url: str, settings: Settings) -> Asyn
 
 def jwt_for(role: str, sub: str = "alice", lifetime: int = 300) -> dict[str, str]:
     return bearer(make_jwt({"sub": sub, "role": role, "exp": int(time.time()) + lifetime}))
+
+
+# (method, path, JSON body) of every route that needs a credential.
+ROUTES: list[tuple[str, str, Any]] = [
+    ("GET", "/api/v1/jobs/queues", None),
+    ("GET", "/api/v1/jobs/queues/email/stats", None),
+    ("GET", "/api/v1/jobs/queues/email/failed?start=0&end=10", None),
+    ("GET", "/api/v1/jobs/queues/email/jobs?state=waiting", None),
+    ("POST", "/api/v1/jobs/queues/email/jobs", {"name": "welcome", "data": {"to": "a@b.c"}}),
+    ("GET", "/api/v1/jobs/queues/email/job/{id}", None),
+    ("DELETE", "/api/v1/jobs/queues/email/job/{other}", None),
+    ("POST", "/api/v1/jobs/queues/email/job/{failed}/retry", None),
+    ("POST", "/api/v1/jobs/queues/email/job/{delayed}/promote", None),
+    ("POST", "/api/v1/jobs/queues/email/retry-failed", None),
+    ("POST", "/api/v1/jobs/queues/email/pause", None),
+    ("POST", "/api/v1/jobs/queues/email/resume", None),
+    ("POST", "/api/v1/jobs/queues/email/clean", {"grace": 0, "status": "completed"}),
+    ("GET", "/api/v1/jobs/repeatable", None),
+    ("DELETE", "/api/v1/jobs/repeatable/{key}", None),
+    ("GET", "/api/v1/jobs/audit", None),
+]
+
+
+async def targets(manager: JobQueueManager, failed: str | None = None) -> dict[str, str]:
+    """Things for the routes to act on, so that an allowed call can succeed."""
+    waiting = await manager.add_job("email", "welcome", {"to": "a@b.c"})
+    other = await manager.add_job("email", "welcome", {"to": "d@e.f"})
+    delayed = await manager.add_delayed_job("email", "later", {}, 3_600_000)
+    key = await manager.add_repeating_job("email", "digest", {}, "0 9 * * *")
+    ids = {"id": waiting.id, "other": other.id, "delayed": delayed.id, "key": key}
+    return {**ids, "failed": failed or waiting.id}
+
+
+async def writes(db_url: str) -> tuple[int, int, int]:
+    """Jobs, audit rows and paused queues: none of them may change on a refused call."""
+    async with await psycopg.AsyncConnection.connect(db_url) as conn:
+        cur = await conn.execute(
+            "SELECT (SELECT count(*) FROM pgqueue_jobs), (SELECT count(*) FROM pgqueue_audit_log),"
+            " (SELECT count(*) FROM pgqueue_queues WHERE paused)"
+        )
+        row = await cur.fetchone()
+    assert row is not None
+    return row[0], row[1], row[2]
