@@ -338,7 +338,7 @@ async def test_a_viewer_reads_every_route_and_changes_nothing(
 async def test_nul_characters_anywhere_in_a_request_are_never_a_server_error(
     manager: JobQueueManager, settings: Settings, db_url: str
 ) -> None:
-    from tests.test_dashboard import create_tokens, csrf_of
+    from tests.dashboard_support import create_tokens, csrf_of
 
     admin = bearer(await make_token(db_url, "ADMIN", "ops"))
     async with client_for(manager, settings) as client:

@@ -139,7 +139,7 @@ async def test_a_session_opened_with_a_jwt_ends_when_the_jwt_does(
     from dataclasses import replace
 
     from pgqueue.asgi import create_app
-    from tests.test_api_support import JWT_SECRET, make_jwt
+    from tests.api_support import JWT_SECRET, make_jwt
 
     now = int(time.time())
     token = make_jwt({"sub": "alice", "role": "ADMIN", "iat": now, "exp": now + 120})
