@@ -252,7 +252,7 @@ async def test_a_flow_shows_its_parent_and_children_as_links(
     )
     parent = tree["job"]
     first, second = (node["job"] for node in tree["children"])
-    await sign_in(page, base_url, tokens["ops-viewer"])
+    await browser_sign_in(page, base_url, tokens["ops-viewer"])
     await page.goto(f"{base_url}/admin/queues/report/jobs/{parent.id}")
     await expect(page.locator("h1 .state")).to_have_text("waiting-children")
     await expect(page.locator(".flow")).to_contain_text("2 still to finish")
