@@ -218,7 +218,7 @@ def enqueue_copy(queue: str, specs: Sequence[JobSpec]) -> CopyOp[list[Job]]:
         return jobs
 
     return CopyOp(
-        Op(query("reserve_job_ids"), {"n": len(specs)}, lambda r: r[0]),
+        Op(query("reserve_bulk_ids"), {"n": len(specs)}, lambda r: r[0]),
         query("copy_jobs"),
         _COPY_TYPES,
         rows,

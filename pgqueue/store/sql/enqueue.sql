@@ -54,7 +54,7 @@ JOIN (SELECT DISTINCT key FROM input WHERE key IS NOT NULL) AS i ON j.key = i.ke
 WHERE j.queue = %(queue)s AND NOT EXISTS (SELECT 1 FROM ins WHERE ins.key = i.key);
 
 
--- name: reserve_job_ids
+-- name: reserve_bulk_ids
 -- A bulk load (`copy_jobs`) inserts rows whose ids are drawn here, from the table's own
 -- identity sequence, in the same transaction. `now()` is the transaction's time: the
 -- `created_at` every copied row gets by default, and where a delay starts, as in
@@ -65,7 +65,7 @@ FROM generate_series(1, %(n)s);
 -- name: copy_jobs
 -- Binary COPY for large keyless bulks: the fastest way into a table, with no statement to
 -- plan and no arrays to build. Columns left out take their defaults. Ids come from
--- `reserve_job_ids` (COPY writes identity columns as given).
+-- `reserve_bulk_ids` (COPY writes identity columns as given).
 COPY pgqueue_jobs (id, queue, name, data, opts, priority, run_at, max_attempts,
                    keep_completed, keep_completed_age, keep_failed, keep_failed_age)
 FROM STDIN (FORMAT BINARY);
