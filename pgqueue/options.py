@@ -29,7 +29,11 @@ MAX_DELAY_MS = 10 * 365 * 86_400_000
 """Ten years: the longest delay, backoff or timeout a job may ask for, so every time
 computed from them stays a valid timestamp."""
 MAX_NAME_LENGTH = 255
-_QUEUE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
+MAX_ATTEMPTS = 1_000_000
+MAX_RETENTION = 2**31 - 1
+"""Retention counts and ages are stored in 32-bit integer columns."""
+QUEUE_NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}"
+_QUEUE_NAME = re.compile(QUEUE_NAME_PATTERN)
 
 KNOWN_OPTIONS = frozenset(
     {
@@ -164,8 +168,7 @@ def _backoff(value: object) -> dict[str, Any]:
 
 
 def _retention(value: object, what: str) -> tuple[Retention, Any]:
-    # Counts and ages are stored in 32-bit integer columns.
-    most = 2**31 - 1
+    most = MAX_RETENTION
     if isinstance(value, bool):
         return Retention(0 if value else None, None), value
     if isinstance(value, int):
@@ -231,7 +234,7 @@ def _resolve(queue: str, options: Mapping[str, Any]) -> ResolvedOptions:
     if priority is None:
         priority = int(queue_config(queue).priority)
     priority = _whole(priority, "priority", 1, MAX_PRIORITY)
-    attempts = _whole(opts.get("attempts", DEFAULT_ATTEMPTS), "attempts", 1, 1_000_000)
+    attempts = _whole(opts.get("attempts", DEFAULT_ATTEMPTS), "attempts", 1, MAX_ATTEMPTS)
     backoff = _backoff(opts.get("backoff", DEFAULT_BACKOFF))
     delay = _whole(opts.get("delay", 0), "delay", 0, MAX_DELAY_MS)
 
@@ -240,7 +243,10 @@ def _resolve(queue: str, options: Mapping[str, Any]) -> ResolvedOptions:
         if not isinstance(run_at, datetime):
             raise InvalidJobError(f"run_at must be a datetime, got {run_at!r}")
         # A naive datetime is local time, as everywhere in Python.
-        run_at = run_at.astimezone()
+        try:
+            run_at = run_at.astimezone()
+        except (OverflowError, ValueError):
+            raise InvalidJobError(f"run_at is out of range: {run_at!r}") from None
 
     key = opts.get("job_id")
     if key is not None:

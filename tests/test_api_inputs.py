@@ -19,10 +19,12 @@ BAD_REQUESTS = [
     ("GET", f"{Q}/email/failed?end=1.5", None, 400),
     ("GET", f"{Q}/email/failed?start=99999999999999999999", None, 400),
     ("GET", f"{Q}/email/failed?start=-3", None, 422),
-    ("GET", f"{Q}/email/failed?start=5&end=2", None, 422),
+    ("GET", f"{Q}/email/failed?start=", None, 400),
+    ("GET", f"{Q}/email/jobs?state=", None, 422),
     ("GET", f"{Q}/email/jobs?state=sleeping", None, 422),
     ("GET", f"{Q}/email/job/abc", None, 400),
-    ("GET", f"{Q}/email/job/0", None, 400),
+    ("GET", f"{Q}/email/job/0", None, 404),
+    ("GET", f"{Q}/email/job/9999999999999999999", None, 404),
     ("GET", f"{Q}/email/job/99999999999999999999999", None, 400),
     ("POST", f"{Q}/email/job/12x/retry", None, 400),
     ("DELETE", f"{Q}/email/job/-1", None, 400),
@@ -40,6 +42,13 @@ async def test_bad_paths_and_queries(api: Api, manager: JobQueueManager) -> None
         response = await api.client.request(method, path, headers=api.admin, json=body)
         error_of(response, status)
     assert await snapshot(manager) == before
+
+
+async def test_an_end_before_the_start_is_an_empty_page(api: Api, manager: JobQueueManager) -> None:
+    await manager.add_job("email", "x", None)
+    response = await api.client.get(f"{Q}/email/jobs?start=5&end=2", headers=api.admin)
+    assert response.status_code == 200 and response.json()["data"] == []
+    assert await manager.get_jobs("email", "waiting", 1, 0) == []
 
 
 BAD_CLEANS = [

@@ -1,4 +1,5 @@
-"""Property-based: requests generated from the OpenAPI document never get a 5xx.
+"""Property-based: requests generated from the OpenAPI document never get a 5xx, and
+the schemathesis CLI with every check it has finds nothing the document does not say.
 
 Schemathesis builds requests for every operation the document describes; they go to
 the real app on a real database with a valid ADMIN token. A handful of examples per
@@ -7,12 +8,23 @@ operation keeps the run to seconds.
 
 from __future__ import annotations
 
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import hypothesis
 import psycopg
+import pytest
 import schemathesis
+import uvicorn
 from hypothesis import HealthCheck, given
 from starlette.testclient import TestClient
 
@@ -73,3 +85,62 @@ def test_generated_requests_never_get_a_server_error(db_url: str, settings: Sett
                     assert isinstance(response.json(), dict)
 
             no_server_error()
+
+
+@contextmanager
+def live_api(db_url: str, settings: Settings) -> Iterator[str]:
+    """The API served by uvicorn on a free port in a thread; yields its base URL."""
+    app = create_app(settings=replace(settings, database_url=db_url))
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the API did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(30)
+        sock.close()
+
+
+@pytest.mark.slow
+def test_schemathesis_with_every_check_finds_nothing(
+    db_url: str, settings: Settings, tmp_path: Path
+) -> None:
+    """What a new user would run: the schemathesis CLI with all of its checks (server
+    errors, undocumented statuses, schema-valid requests rejected, schema-violating
+    requests accepted, response schemas and headers, Allow on 405, auth ignored, use
+    after free, ...), every phase, positive and negative data, against the live API."""
+    token = admin_token(db_url)
+    with live_api(db_url, settings) as base:
+        result = subprocess.run(
+            [
+                str(Path(sys.executable).with_name("st")),
+                "run",
+                f"{base}/api/v1/openapi.json",
+                "--checks",
+                "all",
+                "--mode",
+                "all",
+                "--header",
+                f"Authorization: Bearer {token}",
+                "--max-examples",
+                "15",
+                "--seed",
+                "1",
+                "--no-color",
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    summary = result.stdout[-6000:]
+    assert result.returncode == 0, summary
+    tested = re.search(r"Tested: (\d+)", result.stdout)
+    assert tested is not None and int(tested.group(1)) >= 19, summary

@@ -6,6 +6,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Route
 
 from pgqueue.api import health, openapi
+from pgqueue.api.methods import one_route_per_path
 from pgqueue.api.routes import audit, features, jobs, queues, repeatable
 
 PREFIX = "/api/v1/jobs"
@@ -17,13 +18,15 @@ def api_routes() -> list[BaseRoute]:
     routes: list[BaseRoute] = [
         Mount(
             PREFIX,
-            routes=[
-                *queues.ROUTES,
-                *jobs.ROUTES,
-                *repeatable.ROUTES,
-                *audit.ROUTES,
-                *features.ROUTES,
-            ],
+            routes=one_route_per_path(
+                [
+                    *queues.ROUTES,
+                    *jobs.ROUTES,
+                    *repeatable.ROUTES,
+                    *audit.ROUTES,
+                    *features.ROUTES,
+                ]
+            ),
         ),
         *health.ROUTES,
     ]

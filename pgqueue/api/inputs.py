@@ -13,16 +13,18 @@ from typing import Any
 from starlette.requests import Request
 
 from pgqueue.admin.errors import ApiError, bad_request
+from pgqueue.errors import JobNotFoundError
 
 MAX_RANGE = 1_000_000_000
 MAX_JOB_ID = 2**63 - 1
+MAX_JOB_ID_DIGITS = len(str(MAX_JOB_ID))
 BODY_OVERHEAD_BYTES = 64 * 1024
 _INTEGER = re.compile(r"-?\d{1,12}")
 
 
 def query_int(request: Request, name: str, default: int) -> int:
     raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     if not _INTEGER.fullmatch(raw) or not -MAX_RANGE <= int(raw) <= MAX_RANGE:
         raise bad_request(f"{name} must be a whole number within ±{MAX_RANGE}, got {raw!r}")
@@ -51,8 +53,13 @@ def path_text(request: Request, name: str) -> str:
 def job_id(request: Request) -> str:
     """Job ids are the numbers the API hands out."""
     raw = path_text(request, "id")
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 19 and 1 <= int(raw) <= MAX_JOB_ID):
-        raise bad_request(f"job id must be a whole number between 1 and {MAX_JOB_ID}, got {raw!r}")
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= MAX_JOB_ID_DIGITS):
+        raise bad_request(
+            f"job id must be a number of at most {MAX_JOB_ID_DIGITS} digits, got {raw!r}"
+        )
+    if not 1 <= int(raw) <= MAX_JOB_ID:
+        # Well-formed, but no job ever has it.
+        raise JobNotFoundError(f"job {raw} not found in queue {path_text(request, 'queue')!r}")
     return str(int(raw))
 
 

@@ -88,9 +88,10 @@ def page(start: object, end: object) -> tuple[int, int]:
         raise InvalidJobError(f"start must be >= 0, got {start}")
     if end == -1:
         return start, MAX_PAGE
-    if end < start:
-        raise InvalidJobError(f"end must be >= start or -1, got start={start}, end={end}")
-    return start, min(end - start + 1, MAX_PAGE)
+    if end < -1:
+        raise InvalidJobError(f"end must be >= -1, got {end}")
+    # An end before the start is an empty page, as Bull's ranges are.
+    return start, max(0, min(end - start + 1, MAX_PAGE))
 
 
 def job_state(state: object) -> JobState:

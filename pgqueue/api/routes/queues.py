@@ -98,7 +98,7 @@ async def list_jobs(call: Call) -> Any:
       "422": {$ref: "#/components/responses/Error"}
     """
     start, end = inputs.page(call.request, DEFAULT_PAGE_END)
-    state = call.request.query_params.get("state") or "waiting"
+    state = call.request.query_params.get("state", "waiting")
     queue = inputs.path_text(call.request, "queue")
     return [views.job(j) for j in await call.manager.get_jobs(queue, state, start, end)]
 
@@ -149,16 +149,7 @@ async def clean(call: Call) -> Any:
       required: true
       content:
         application/json:
-          schema:
-            type: object
-            required: [grace]
-            properties:
-              grace: {type: integer, minimum: 0, description: Age in ms.}
-              status:
-                type: string
-                enum: [completed, failed, waiting, delayed, paused, cancelled]
-                default: completed
-              limit: {type: integer, minimum: 1}
+          schema: {$ref: "#/components/schemas/Clean"}
     responses:
       "200":
         description: "`data` is {count, removed: [job ids]}."
@@ -202,6 +193,9 @@ def job_options(raw: object) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise ApiError(422, "opts must be a JSON object")
     options = {option_name(k): v for k, v in raw.items()}
+    if len(options) < len(raw):
+        twice = sorted(k for k in raw if option_name(k) != k and option_name(k) in raw)
+        raise ApiError(422, f"give each option once, in one spelling: {twice}")
     unknown = set(options) - KNOWN_OPTIONS
     if unknown:
         raise ApiError(422, f"unknown job options: {sorted(unknown)}")
@@ -210,7 +204,8 @@ def job_options(raw: object) -> dict[str, Any]:
         if not isinstance(run_at, str):
             raise ApiError(422, f"runAt must be an ISO 8601 time, got {run_at!r}")
         try:
-            moment = datetime.fromisoformat(run_at)
+            # RFC 3339 allows a lower-case T and Z; fromisoformat wants them upper-case.
+            moment = datetime.fromisoformat(run_at.upper())
         except ValueError:
             raise ApiError(422, f"runAt must be an ISO 8601 time, got {run_at!r}") from None
         if moment.tzinfo is None:
@@ -260,25 +255,7 @@ async def add_job(call: Call) -> Any:
       required: true
       content:
         application/json:
-          schema:
-            type: object
-            required: [name]
-            properties:
-              name: {type: string, minLength: 1}
-              data: {}
-              opts:
-                type: object
-                properties:
-                  priority: {type: integer, minimum: 1}
-                  attempts: {type: integer, minimum: 1}
-                  delay: {type: integer, minimum: 0, description: ms}
-                  jobId: {type: string}
-                  runAt: {type: string, format: date-time}
-                  timeout: {type: integer, minimum: 1, description: ms}
-                  lifo: {type: boolean, description: Run before the jobs waiting at its priority.}
-                  backoff: {}
-                  removeOnComplete: {}
-                  removeOnFail: {}
+          schema: {$ref: "#/components/schemas/AddJob"}
     responses:
       "201":
         description: >-
