@@ -217,8 +217,9 @@ BASE: dict[str, Any] = {
                 "name": "end",
                 "in": "query",
                 "description": (
-                    "Last index of the page, inclusive; -1 is the end. Below `start`: an "
-                    "empty page, as in Bull."
+                    "Last index of the page, inclusive; -1 is the end. A page holds at "
+                    "most 1000 items: a longer range is cut to its first 1000. Below "
+                    "`start`: an empty page, as in Bull."
                 ),
                 "schema": {"type": "integer", "minimum": -1, "maximum": MAX_RANGE},
             },
