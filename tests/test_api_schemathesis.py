@@ -113,6 +113,7 @@ def live_api(db_url: str, settings: Settings) -> Iterator[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_schemathesis_with_every_check_finds_nothing(
     db_url: str, settings: Settings, tmp_path: Path
 ) -> None:
@@ -134,10 +135,14 @@ def test_schemathesis_with_every_check_finds_nothing(
                 "--header",
                 f"Authorization: Bearer {token}",
                 "--max-examples",
-                "15",
+                "10",
                 "--seed",
                 "1",
                 "--no-color",
+                # The long poll holds a request up to a minute by design; it is tested
+                # in tests/test_cancel_wait.py.
+                "--exclude-path-regex",
+                "/wait$",
             ],
             cwd=tmp_path,
             capture_output=True,
@@ -147,4 +152,4 @@ def test_schemathesis_with_every_check_finds_nothing(
     summary = result.stdout[-6000:]
     assert result.returncode == 0, summary
     tested = re.search(r"Tested: (\d+)", result.stdout)
-    assert tested is not None and int(tested.group(1)) >= 19, summary
+    assert tested is not None and int(tested.group(1)) >= 20, summary

@@ -378,6 +378,13 @@ def _statuses(operation: dict[str, Any]) -> dict[str, Any]:
     return extra
 
 
+def _closed(schema: dict[str, Any]) -> None:
+    """Every route refuses body fields it does not know (422), so an inline body object
+    that does not say otherwise says `additionalProperties: false`."""
+    if schema.get("type") == "object" and "properties" in schema:
+        schema.setdefault("additionalProperties", False)
+
+
 def document(routes: list[BaseRoute]) -> dict[str, Any]:
     built = SchemaGenerator(copy.deepcopy(BASE)).get_schema(routes)
     for item in built.get("paths", {}).values():
@@ -385,6 +392,8 @@ def document(routes: list[BaseRoute]) -> dict[str, Any]:
             operation = item.get(method)
             if operation is None:
                 continue
+            for media in operation.get("requestBody", {}).get("content", {}).values():
+                _closed(media.get("schema", {}))
             responses = operation.setdefault("responses", {})
             added = dict(_statuses(operation))
             if operation.get("security") != []:

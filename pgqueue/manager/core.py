@@ -161,14 +161,16 @@ MAX_WAIT_SECONDS = 7 * 86_400
 
 
 def rate_limit_args(max_jobs: object, duration: object) -> tuple[int, int] | None:
-    """`(max, duration ms)`, or None to remove the limit."""
-    if max_jobs is None:
-        return None
-    for value, what in ((max_jobs, "max"), (duration, "duration")):
+    """`(max, duration ms)`, or None to remove the limit (the duration is checked even
+    then, so a mistyped one is never silently ignored)."""
+    checked = [(duration, "duration")] + ([] if max_jobs is None else [(max_jobs, "max")])
+    for value, what in checked:
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_LIMIT:
             raise InvalidJobError(
                 f"rate limit {what} must be a whole number between 1 and {MAX_LIMIT}, got {value!r}"
             )
+    if max_jobs is None:
+        return None
     assert isinstance(max_jobs, int) and isinstance(duration, int)
     return max_jobs, duration
 

@@ -122,8 +122,13 @@ async def set_rate_limit(call: Call) -> Any:
             type: object
             required: [max]
             properties:
-              max: {type: integer, minimum: 1, nullable: true}
-              duration: {type: integer, minimum: 1, default: 1000, description: ms}
+              max: {type: integer, minimum: 1, maximum: 2147483647, nullable: true}
+              duration:
+                type: integer
+                minimum: 1
+                maximum: 2147483647
+                default: 1000
+                description: ms
     responses:
       "200":
         description: "`data` is {queue, rateLimit}."
@@ -158,7 +163,7 @@ async def set_global_concurrency(call: Call) -> Any:
             type: object
             required: [concurrency]
             properties:
-              concurrency: {type: integer, minimum: 1, nullable: true}
+              concurrency: {type: integer, minimum: 1, maximum: 2147483647, nullable: true}
     responses:
       "200":
         description: "`data` is {queue, globalConcurrency}."
