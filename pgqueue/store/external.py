@@ -1,7 +1,8 @@
 """The caller's own connection, whatever it is, as the psycopg connection beneath it.
 
 Transactional enqueue accepts a SQLAlchemy `Session`/`Connection` (sync or async, on the
-psycopg driver) or a psycopg `Connection`/`AsyncConnection`. We write on that connection
+psycopg driver), Django's `django.db.connection` (its psycopg 3 backend) or a psycopg
+`Connection`/`AsyncConnection`. We write on that connection
 inside a SAVEPOINT, so an error of ours rolls back our statement only and leaves the
 caller's transaction usable; we never commit.
 """
@@ -23,8 +24,9 @@ class UnsupportedConnectionError(PgQueueError, TypeError):
 
 def _unsupported(connection: object) -> UnsupportedConnectionError:
     return UnsupportedConnectionError(
-        f"connection= takes a SQLAlchemy Session/Connection on the psycopg driver or a "
-        f"psycopg connection, got {type(connection).__name__}"
+        f"connection= takes a SQLAlchemy Session/Connection on the psycopg driver, Django's "
+        f"connection on its psycopg 3 backend or a psycopg connection, got "
+        f"{type(connection).__name__}"
     )
 
 
@@ -35,10 +37,26 @@ def _driver_connection(dbapi: Any, connection: object) -> object:
     return raw
 
 
+def _is_django(connection: object) -> bool:
+    """Django's `connection` (a proxy to the thread's `DatabaseWrapper`), told apart by
+    what it has rather than imported, so that Django stays optional."""
+    return getattr(connection, "vendor", None) == "postgresql" and hasattr(
+        connection, "ensure_connection"
+    )
+
+
 def sync_driver_connection(connection: object) -> Connection[Any]:
     """psycopg Connection under a sync SQLAlchemy Session/Connection, or itself."""
     if isinstance(connection, Connection):
         return connection
+    if _is_django(connection):
+        # Django connects lazily; inside `transaction.atomic()` this is the connection
+        # whose transaction the block commits.
+        connection.ensure_connection()  # type: ignore[attr-defined]
+        raw = connection.connection  # type: ignore[attr-defined]
+        if isinstance(raw, Connection):
+            return raw
+        raise _unsupported(connection)
     from sqlalchemy.engine import Connection as SAConnection
     from sqlalchemy.orm import Session
 
