@@ -162,3 +162,34 @@ async def test_a_flow_of_many_children_completes_once_across_processes(
     assert len(pids) >= 2, "the children ran in one process only"
     runs = query(db_url, "SELECT count(*) FROM test_timings")[0][0]
     assert runs == 40
+
+
+async def test_lifo_jobs_are_claimed_first_by_several_processes(
+    db_url: str, manager: JobQueueManager, workers: list[subprocess.Popen[str]]
+) -> None:
+    """Two processes of concurrency 1 resume a paused queue: the LIFO job and the oldest
+    FIFO job start first, the other FIFO job only once a slot frees."""
+    await manager.pause_queue("test")
+    first = await manager.add_job("test", "timed", {"seconds": 2})
+    second = await manager.add_job("test", "timed", {"seconds": 2})
+    urgent = await manager.add_job("test", "timed", {"seconds": 2}, lifo=True)
+    for _ in range(2):
+        workers.append(
+            pgqueue_process(
+                ["worker", "--queue", "test", "--concurrency", "1", "--import", "tests.workload"],
+                db_url,
+                FAST,
+            )
+        )
+    await wait_for(lambda: _live_workers(manager, 2), timeout=30)
+    await manager.resume_queue("test")
+    await wait_for(lambda: completed(manager, 3), timeout=60)
+    order = [
+        str(row[0]) for row in query(db_url, "SELECT id FROM pgqueue_jobs ORDER BY processed_at")
+    ]
+    assert set(order[:2]) == {urgent.id, first.id}
+    assert order[2] == second.id
+
+
+async def _live_workers(manager: JobQueueManager, n: int) -> bool:
+    return len(await manager.get_workers()) >= n
