@@ -25,7 +25,11 @@ SELECT pg_try_advisory_xact_lock(7405315002) AS locked;
 -- name: set_maintenance_timeout
 -- Maintenance runs in one transaction under the lock; none of its statements may run
 -- for long, and one stuck on a server whose client died must not go on for minutes.
-SELECT set_config('statement_timeout', %(timeout_ms)s::text, true) AS timeout;
+-- Its reads are bounded only if they walk their indexes in order and stop at the batch;
+-- a bitmap scan (chosen when statistics make a group look small) reads the whole group
+-- and sorts it, so it is switched off for this transaction.
+SELECT set_config('statement_timeout', %(timeout_ms)s::text, true) AS timeout,
+       set_config('enable_bitmapscan', 'off', true) AS bitmapscan;
 
 -- name: rescue_jobs
 -- Jobs held by a worker whose heartbeat is older than the lease go back in line (the
@@ -105,7 +109,7 @@ by_count AS MATERIALIZED (
         LIMIT %(limit)s
     ) AS c
 ),
-bounds AS (
+bounds AS MATERIALIZED (
     SELECT k.queue, k.state, k.keep, b.finished_at, b.id
     FROM (SELECT DISTINCT queue, state, total, keep FROM by_count WHERE keep < total) AS k
     CROSS JOIN LATERAL (
