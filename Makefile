@@ -38,8 +38,11 @@ migrate: install
 	$(BIN)/pgqueue migrate
 
 bench: install
-	$(BIN)/python -m benchmarks
-	$(BIN)/python -m benchmarks --backlog
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	mkdir -p .pgqueue
+	$(BIN)/python -m benchmarks --json-out .pgqueue/bench.json
+	$(BIN)/python -m benchmarks --engine --json-out .pgqueue/bench-engine.json
+	$(BIN)/python -m benchmarks --backlog --json-out .pgqueue/bench-backlog.json
 
 lint: install
 	$(BIN)/ruff check pgqueue tests alembic benchmarks tools

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from benchmarks import backlog, sql, stages
+from benchmarks import backlog, compare, sql, stages
 from benchmarks.environment import fresh_database, server_url, worker_process
 from pgqueue import JobQueueManager
 from pgqueue.db.connect import async_pool
@@ -66,7 +66,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--jobs", type=int, default=20_000, help="jobs per drain")
     parser.add_argument("--batch", type=int, default=5_000, help="jobs per add_bulk call")
     parser.add_argument("--concurrency", type=int, default=500, help="the worker's slots")
-    parser.add_argument("--raw-batch", type=int, default=500, help="rows per raw-loop claim")
+    parser.add_argument("--raw-batch", type=int, default=100, help="rows per raw-loop claim")
     parser.add_argument("--latency-jobs", type=int, default=200)
     parser.add_argument("--kept", type=int, default=1_000_000, help="completed rows kept (0: skip)")
     parser.add_argument("--profile", metavar="FILE", help="cProfile the worker into FILE")
@@ -76,11 +76,119 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="only the backlog drains: --backlog-jobs from a cold table, --repeats times",
     )
     parser.add_argument("--backlog-jobs", type=int, default=200_000)
+    parser.add_argument(
+        "--engine",
+        action="store_true",
+        help="only the engine's own stages: latency, stats, maintenance, rows kept",
+    )
+    parser.add_argument("--json-out", metavar="FILE", help="also write the report as JSON here")
     if "--quick" in (sys.argv[1:] if argv is None else argv):
         parser.set_defaults(
             repeats=1, jobs=5_000, latency_jobs=50, kept=100_000, backlog_jobs=20_000
         )
     return parser.parse_args(argv)
+
+
+async def run_compare(args: argparse.Namespace) -> dict[str, Any]:
+    m = {
+        "raw": Metric("raw loop: drain", "jobs/s"),
+        "raw_cpu": Metric("raw loop: client CPU per job", "µs"),
+        "peer_drain": Metric("PgQueuer: drain, batch 100", "jobs/s"),
+        "peer_cpu": Metric("PgQueuer: CPU per job", "µs"),
+        "peer_enqueue": Metric("PgQueuer: bulk enqueue", "jobs/s"),
+        "drain_100": Metric("pgqueue: drain, concurrency 100", "jobs/s"),
+        "drain_100_cpu": Metric("pgqueue: worker CPU per job, c=100", "µs", 35, False),
+        "drain_500": Metric("pgqueue: drain, concurrency 500", "jobs/s"),
+        "drain_500_cpu": Metric("pgqueue: worker CPU per job, c=500", "µs", 35, False),
+        "drain_p2": Metric("pgqueue: drain, --processes 2", "jobs/s"),
+        "drain_p2_cpu": Metric("pgqueue: worker CPU per job, -p 2", "µs", 35, False),
+        "add_bulk": Metric("pgqueue: add_bulk", "jobs/s", 100_000),
+        "drain_100_vs_peer": Metric("drain c=100 / PgQueuer", "ratio", 1.5),
+        "drain_100_of_raw": Metric("drain c=100 / raw loop", "ratio", 0.6),
+        "drain_500_of_raw": Metric("drain c=500 / raw loop", "ratio", 0.7),
+        "p2_vs_p1": Metric("--processes 2 / one process", "ratio", 1.6),
+        "add_bulk_vs_peer": Metric("add_bulk / PgQueuer enqueue", "ratio", 2.0),
+    }
+    info = describe_machine(args)
+    info.update(concurrency="100 and 500", kept=0)
+    with server_url() as server, fresh_database(server) as url:
+        manager = JobQueueManager(url, registry=Registry())
+        probe = await stages.open_probe(url)
+        bench = stages.Bench(url, manager, probe, args.jobs, args.batch)
+        version = await (await probe.execute(sql.SERVER_VERSION)).fetchone()
+        info["postgres"] = version["server_version"] if version else "?"
+        try:
+            async with manager:
+                for r in range(1, args.repeats + 1):
+                    one = await compare.one_round(bench, r, args.raw_batch)
+                    record_round(m, one)
+                    progress(
+                        f"[{r}/{args.repeats}] raw {one.raw.rate:,.0f}, PgQueuer "
+                        f"{one.peer_drain or 0:,.0f}, pgqueue c=100 {one.drain_100.rate:,.0f} "
+                        f"c=500 {one.drain_500.rate:,.0f} -p 2 {one.drain_processes_2.rate:,.0f}"
+                        f" jobs/s; add_bulk {one.add_bulk:,.0f}, PgQueuer enqueue "
+                        f"{one.peer_enqueue or 0:,.0f} jobs/s"
+                    )
+        finally:
+            await probe.close()
+    info["load_average_after"] = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return {"info": info, "results": {k: v.summary() for k, v in m.items()}}
+
+
+def record_round(m: dict[str, Metric], one: compare.Round) -> None:
+    def add(name: str, value: float | None) -> None:
+        if value is not None:
+            m[name].samples.append(value)
+
+    add("raw", one.raw.rate)
+    add("raw_cpu", one.raw.worker_cpu_us)
+    add("peer_drain", one.peer_drain)
+    add("peer_cpu", one.peer_cpu_us)
+    add("peer_enqueue", one.peer_enqueue)
+    add("drain_100", one.drain_100.rate)
+    add("drain_100_cpu", one.drain_100.worker_cpu_us)
+    add("drain_500", one.drain_500.rate)
+    add("drain_500_cpu", one.drain_500.worker_cpu_us)
+    add("drain_p2", one.drain_processes_2.rate)
+    add("drain_p2_cpu", one.drain_processes_2.worker_cpu_us)
+    add("add_bulk", one.add_bulk)
+    add("drain_100_of_raw", one.drain_100.rate / one.raw.rate)
+    add("drain_500_of_raw", one.drain_500.rate / one.raw.rate)
+    add("p2_vs_p1", one.drain_processes_2.rate / one.drain_100.rate)
+    if one.peer_drain:
+        add("drain_100_vs_peer", one.drain_100.rate / one.peer_drain)
+    if one.peer_enqueue:
+        add("add_bulk_vs_peer", one.add_bulk / one.peer_enqueue)
+
+
+def comparison(report: dict[str, Any]) -> str:
+    """The side-by-side table: medians over the repeats."""
+    r = {k: v["median"] for k, v in report["results"].items()}
+
+    def n(value: float | None) -> str:
+        return "-" if value is None else f"{value:,.0f}"
+
+    def x(mine: float | None, theirs: float | None, suffix: str = "x") -> str:
+        return "-" if not mine or not theirs else f"{mine / theirs:.2f}{suffix}"
+
+    rows = [
+        ("drain, concurrency 100", r["raw"], r["peer_drain"], r["drain_100"]),
+        ("drain, concurrency 500", r["raw"], r["peer_drain"], r["drain_500"]),
+        ("drain, --processes 2 (100 each)", r["raw"], r["peer_drain"], r["drain_p2"]),
+        ("bulk enqueue (add_bulk)", None, r["peer_enqueue"], r["add_bulk"]),
+        ("CPU per no-op job (µs), c=100", r["raw_cpu"], r["peer_cpu"], r["drain_100_cpu"]),
+    ]
+    lines = [
+        f"{'jobs/s (medians)':<34}{'raw loop':>10}{'PgQueuer':>10}{'pgqueue':>10}"
+        f"{'vs PgQueuer':>13}{'of raw':>8}"
+    ]
+    for label, raw, theirs, mine in rows:
+        cpu = label.startswith("CPU")
+        lines.append(
+            f"{label:<34}{n(raw):>10}{n(theirs):>10}{n(mine):>10}"
+            f"{'' if cpu else x(mine, theirs):>13}{'' if cpu else x(mine, raw, ''):>8}"
+        )
+    return "\n".join(lines)
 
 
 async def run_backlog(args: argparse.Namespace) -> dict[str, Any]:
@@ -168,7 +276,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 manager,
                 worker_process(url, stages.DRAIN_QUEUE, args.concurrency, args.profile) as proc,
             ):
-                bench.worker_pid = proc.pid
+                bench.worker_pids = frozenset({proc.pid})
                 await measure(args, bench, store, metrics)
         finally:
             await pool.close()
@@ -279,8 +387,21 @@ def table(report: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
-    report = asyncio.run(run_backlog(args) if args.backlog else run(args))
-    print(json.dumps(report, indent=2) if args.json else table(report))
+    if args.backlog:
+        report = asyncio.run(run_backlog(args))
+    elif args.engine:
+        report = asyncio.run(run(args))
+    else:
+        report = asyncio.run(run_compare(args))
+    if args.json_out:
+        with open(args.json_out, "w", encoding="utf-8") as out:
+            json.dump(report, out, indent=2)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return
+    if not (args.backlog or args.engine):
+        print(comparison(report), end="\n\n")
+    print(table(report))
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ class Bench:
     probe: AsyncConnection[DictRow]
     jobs: int
     batch: int
-    worker_pid: int = 0
+    worker_pids: frozenset[int] = frozenset()
 
     async def load(self, queue: str, name: str = "noop") -> float:
         """Add `jobs` jobs to `queue` with `add_bulk`; return the seconds it took."""
@@ -88,13 +88,13 @@ async def drain_rate(bench: Bench) -> Drain:
     await bench.manager.pause_queue(DRAIN_QUEUE)
     await bench.load(DRAIN_QUEUE)
     backends = await backend_pids(bench)
-    worker_before = cpu.snapshot({bench.worker_pid})
+    worker_before = cpu.snapshot(set(bench.worker_pids))
     db_before = cpu.snapshot(backends)
     since = datetime.now(UTC)
     started = time.time()
     await bench.manager.resume_queue(DRAIN_QUEUE)
     await bench.wait_drained(DRAIN_QUEUE)
-    worker_cpu = cpu.spent(worker_before, cpu.snapshot({bench.worker_pid}))
+    worker_cpu = cpu.spent(worker_before, cpu.snapshot(set(bench.worker_pids)))
     db_cpu = cpu.spent(db_before, cpu.snapshot(backends | await backend_pids(bench)))
     cur = await bench.probe.execute(sql.LAST_FINISHED, {"queue": DRAIN_QUEUE, "since": since})
     row = await cur.fetchone()

@@ -1,0 +1,44 @@
+"""`make bench` at a tiny size, so that the benchmark never rots. Nothing here asserts a
+time: the benchmark's numbers mean something only at full size, on a quiet machine."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.helpers import ROOT
+
+pytestmark = pytest.mark.slow
+
+MODES = {
+    "compare": ["--jobs", "400", "--batch", "200", "--repeats", "1"],
+    "engine": ["--engine", "--quick", "--jobs", "300", "--kept", "2000", "--latency-jobs", "5"],
+    "backlog": ["--backlog", "--backlog-jobs", "600", "--batch", "300", "--repeats", "1"],
+}
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_benchmark_runs_end_to_end(mode: str, db_url: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--json", *MODES[mode]],
+        env={**os.environ, "DATABASE_URL": db_url, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout)
+    results = report["results"]
+    measured = {name for name, r in results.items() if r["samples"]}
+    if mode == "compare":
+        assert {"raw", "add_bulk", "drain_100", "drain_500", "drain_p2"} <= measured
+    elif mode == "engine":
+        assert {"add_bulk", "drain", "latency_median", "drain_kept"} <= measured
+    else:
+        assert measured == set(results)
+        assert results["backlog_rate"]["samples"][0] > 0
