@@ -41,13 +41,14 @@ LIMIT %(limit)s;
 -- them alone. No state costs a walk over the
 -- finished rows.
 WITH waiting AS (
-    SELECT queue, pgqueue_job_state(state, run_at, false) AS shown
+    -- Every row here is stored as waiting: saying so lets the ready index answer alone.
+    SELECT queue, pgqueue_job_state('waiting', run_at, false) AS shown
     FROM pgqueue_jobs
     WHERE state = 'waiting' AND (%(queue)s::text IS NULL OR queue = %(queue)s)
 ),
 counts AS (
     -- A ready job of a paused queue counts as paused: that split is made below, per queue.
-    SELECT queue, count(*) FILTER (WHERE shown = 'waiting') AS ready,
+    SELECT queue, count(*) - count(*) FILTER (WHERE shown = 'delayed') AS ready,
            count(*) FILTER (WHERE shown = 'delayed') AS delayed,
            0 AS active, 0 AS completed, 0 AS failed, 0 AS cancelled, 0 AS parents
     FROM waiting
