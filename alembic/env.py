@@ -1,8 +1,9 @@
 """Alembic environment for pgqueue's own schema.
 
 pgqueue keeps its own version table (`pgqueue_alembic_version`) so it can live in a
-database whose application also uses Alembic. Migrations run under an advisory lock, so
-several processes starting at once (`pgqueue run` on two hosts) migrate exactly once.
+database whose application also uses Alembic. Migrations run in one transaction under a
+transaction-level advisory lock, so several processes starting at once (`pgqueue run`
+on two hosts) migrate exactly once, also through a transaction pooler.
 """
 
 from __future__ import annotations
@@ -32,17 +33,19 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    engine = create_engine(_url())
-    with engine.connect() as connection:
-        connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK})
-        try:
+    from pgqueue.db.migrate import CONNECT_ARGS
+
+    engine = create_engine(_url(), connect_args=CONNECT_ARGS)
+    try:
+        with engine.connect() as connection:
             context.configure(connection=connection, version_table=VERSION_TABLE)
             with context.begin_transaction():
+                # A transaction-level lock: released by COMMIT/ROLLBACK, so it is safe
+                # through a transaction pooler too. The version is read after it is held.
+                connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
                 context.run_migrations()
-        finally:
-            connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK})
-            connection.commit()
-    engine.dispose()
+    finally:
+        engine.dispose()
 
 
 if context.is_offline_mode():

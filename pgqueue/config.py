@@ -65,6 +65,20 @@ def _positive(raw: str) -> int:
     return value
 
 
+def _seconds(raw: str) -> float:
+    value = float(raw)
+    if not value >= 0:  # also refuses NaN
+        raise ValueError(raw)
+    return value
+
+
+def _positive_seconds(raw: str) -> float:
+    value = _seconds(raw)
+    if value == 0:
+        raise ValueError(raw)
+    return value
+
+
 def _env(name: str, default: T, parse: Callable[[str], T], what: str) -> T:
     """An environment setting, or a `ConfigurationError` naming the variable at fault."""
     raw = os.environ.get(name, "").strip()
@@ -93,7 +107,16 @@ class Settings:
     lease_seconds: float = 30.0
     heartbeat_seconds: float = 5.0
     poll_interval: float = 1.0
+    """Seconds between claims when no notification arrives; the only wake-up when LISTEN
+    is unavailable (a transaction pooler without `direct_url`)."""
     shutdown_grace: float = 10.0
+    connect_timeout: float = 60.0
+    """Seconds a long-running process waits for the database at start before giving up."""
+    pgbouncer: bool = False
+    """`database_url` is a transaction pooler: no server-side prepared statements, and
+    nothing that needs a session (LISTEN, session locks, migrations) is sent through it."""
+    direct_url: str | None = None
+    """The server itself, for what needs a session when `database_url` is a pooler."""
     smtp_host: str = "localhost"
     smtp_port: int = 587
     smtp_secure: bool = False
@@ -133,8 +156,13 @@ class Settings:
             max_payload_bytes=_env("PGQUEUE_MAX_PAYLOAD_BYTES", 1_000_000, int, "a whole number"),
             lease_seconds=_env("PGQUEUE_LEASE_SECONDS", 30.0, float, "a number of seconds"),
             heartbeat_seconds=_env("PGQUEUE_HEARTBEAT_SECONDS", 5.0, float, "a number of seconds"),
-            poll_interval=_env("PGQUEUE_POLL_INTERVAL", 1.0, float, "a number of seconds"),
+            poll_interval=_env(
+                "PGQUEUE_POLL_INTERVAL", 1.0, _positive_seconds, "a number of seconds > 0"
+            ),
             shutdown_grace=_env("PGQUEUE_SHUTDOWN_GRACE", 10.0, float, "a number of seconds"),
+            connect_timeout=_env("PGQUEUE_CONNECT_TIMEOUT", 60.0, _seconds, "a number of seconds"),
+            pgbouncer=_env("PGQUEUE_PGBOUNCER", False, _parse_bool, "true or false"),
+            direct_url=os.environ.get("PGQUEUE_DIRECT_URL") or None,
             smtp_host=os.environ.get("SMTP_HOST", "localhost"),
             smtp_port=_env("SMTP_PORT", 587, int, "a port number"),
             smtp_secure=_env("SMTP_SECURE", False, _parse_bool, "true or false"),

@@ -33,3 +33,9 @@ class ConfigurationError(PgQueueError):
 class UnrecoverableError(PgQueueError):
     """Raise from a processor to fail the job at once, without spending its remaining
     attempts (BullMQ's name for the same thing)."""
+
+
+class DatabaseUnavailableError(PgQueueError):
+    """Raised when the database cannot be reached: by a command or an operation while the
+    server is down or unreachable, and at start once `PGQUEUE_CONNECT_TIMEOUT` has
+    passed. The message names the server (never the password) and the cause."""

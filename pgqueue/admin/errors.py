@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 
 from pgqueue.errors import (
     ConfigurationError,
+    DatabaseUnavailableError,
     InvalidJobError,
     JobNotFoundError,
     JobStateError,
@@ -85,6 +86,8 @@ def problem_for(exc: BaseException) -> Problem:
         return Problem(409, CONFLICT, str(exc), {})
     if isinstance(exc, InvalidJobError):
         return Problem(422, INVALID, str(exc), {})
+    if isinstance(exc, DatabaseUnavailableError):
+        return Problem(503, UNAVAILABLE, "the database is unavailable", {"Retry-After": "5"})
     if isinstance(exc, ConfigurationError):
         return Problem(503, UNAVAILABLE, str(exc), {})
     if isinstance(exc, PgQueueError):

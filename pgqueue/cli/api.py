@@ -8,7 +8,7 @@ import click
 
 from pgqueue.api import Transport, serve
 from pgqueue.asgi import create_app
-from pgqueue.cli.common import load_settings, migrated_database_url
+from pgqueue.cli.common import load_settings, prepare_database
 from pgqueue.cli.worker import run_services, transport_options
 from pgqueue.errors import ConfigurationError
 
@@ -28,7 +28,11 @@ def api_command(host: str | None, port: int | None, transport: Transport) -> Non
         app = create_app(settings=settings)  # refuses unsafe settings before anything starts
     except ConfigurationError as exc:
         raise click.ClickException(str(exc)) from exc
-    migrated_database_url()
+
+    async def database(stop: asyncio.Event) -> None:
+        # Served meanwhile: /healthz says 200, /readyz 503 until this is done.
+        if await prepare_database(settings, stop) is not None:
+            await stop.wait()
 
     async def run(stop: asyncio.Event) -> None:
         try:
@@ -42,7 +46,7 @@ def api_command(host: str | None, port: int | None, transport: Transport) -> Non
         except ConfigurationError as exc:
             raise click.ClickException(str(exc)) from exc
 
-    run_services([run], lambda: None)
+    run_services([database, run], lambda: None)
 
 
 COMMANDS = [api_command]

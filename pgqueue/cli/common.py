@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import os
+import time
 from collections.abc import Iterable
 
 import click
@@ -9,8 +13,15 @@ import click
 from pgqueue import logs
 from pgqueue.config import Settings
 from pgqueue.db import migrate
+from pgqueue.db.availability import (
+    check_reachable,
+    is_unavailable,
+    unavailable_error,
+    wait_for_database,
+)
 from pgqueue.db.connect import resolve_database_url
-from pgqueue.errors import ConfigurationError
+from pgqueue.db.urls import libpq_url
+from pgqueue.errors import ConfigurationError, DatabaseUnavailableError
 from pgqueue.imports import import_modules
 from pgqueue.processors import register_builtins
 from pgqueue.registry import Registry, default_registry
@@ -19,7 +30,23 @@ LOG_LEVELS = click.Choice(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], cas
 LOG_FORMATS = click.Choice(["console", "json"])
 
 
-@click.group()
+class Group(click.Group):
+    """Turns "the database is not there" into one line and exit 1, wherever it is
+    raised; the traceback only at `--log-level DEBUG`."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            if not is_unavailable(exc) or logging.getLogger().isEnabledFor(logging.DEBUG):
+                raise
+            if isinstance(exc, DatabaseUnavailableError):
+                raise click.ClickException(str(exc)) from exc
+            url = os.environ.get("DATABASE_URL") or "postgresql:///?host=embedded"
+            raise click.ClickException(str(unavailable_error(libpq_url(url), exc))) from exc
+
+
+@click.group(cls=Group)
 @click.version_option(package_name="pgqueue", prog_name="pgqueue")
 @click.option(
     "--log-level", type=LOG_LEVELS, default="INFO", show_default=True, envvar="PGQUEUE_LOG_LEVEL"
@@ -91,16 +118,48 @@ def load_settings() -> Settings:
 
 
 def database_url() -> str:
+    """For one-shot commands: the database, tried once, or one line saying why not."""
     try:
-        return resolve_database_url()
+        url = resolve_database_url()
+        check_reachable(url)
     except ConfigurationError as exc:
         raise click.ClickException(str(exc)) from exc
+    return url
 
 
 def migrated_database_url() -> str:
     url = database_url()
-    migrate.upgrade(url)
+    settings = load_settings()
+    migrate.upgrade(libpq_url(settings.direct_url) if settings.direct_url else url)
     return url
+
+
+async def prepare_database(settings: Settings, stop: asyncio.Event) -> str | None:
+    """For long-running commands: wait up to `PGQUEUE_CONNECT_TIMEOUT` for the database,
+    then migrate (through the direct URL when one is set). None when `stop` came first.
+
+    A server that goes away again mid-migration (a restart in progress) is waited for
+    again, within the same deadline."""
+    try:
+        url = await asyncio.to_thread(resolve_database_url)
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from exc
+    target = libpq_url(settings.direct_url) if settings.direct_url else url
+    deadline = time.monotonic() + settings.connect_timeout
+    while True:
+        try:
+            left = max(deadline - time.monotonic(), 0)
+            if not await wait_for_database(target, left, stop):
+                return None
+            await asyncio.to_thread(migrate.upgrade, target)
+            return url
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            if isinstance(exc, DatabaseUnavailableError):
+                raise click.ClickException(str(exc)) from exc
+            if time.monotonic() >= deadline:
+                raise click.ClickException(str(unavailable_error(target, exc))) from exc
 
 
 def load_processors(imports: Iterable[str], settings: Settings) -> Registry:

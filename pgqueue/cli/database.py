@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from pgqueue.cli.common import database_url
+from pgqueue.cli.common import database_url, migrated_database_url
 from pgqueue.db import migrate
 from pgqueue.db.embedded import start_embedded, stop_embedded
 from pgqueue.errors import ConfigurationError
@@ -18,6 +18,7 @@ from pgqueue.errors import ConfigurationError
 def db_command(stop: bool) -> None:
     """Start the embedded PostgreSQL if needed and print its URL (the URL is the last line)."""
     if os.environ.get("DATABASE_URL"):
+        database_url()  # fails with one line if it is not reachable
         click.echo(os.environ["DATABASE_URL"])
         return
     home = Path(os.environ.get("PGQUEUE_HOME", ".pgqueue"))
@@ -33,8 +34,7 @@ def db_command(stop: bool) -> None:
 @click.command("migrate")
 def migrate_command() -> None:
     """Bring pgqueue's tables to the latest revision (alembic upgrade head)."""
-    url = database_url()
-    migrate.upgrade(url)
+    url = migrated_database_url()
     click.echo(f"pgqueue schema at revision {migrate.current_revision(url)}")
 
 

@@ -15,16 +15,11 @@ import click
 
 from pgqueue.api import Transport, serve
 from pgqueue.asgi import create_app
-from pgqueue.cli.common import (
-    import_option,
-    load_processors,
-    load_settings,
-    migrated_database_url,
-)
+from pgqueue.cli.common import import_option, load_processors, load_settings, prepare_database
 from pgqueue.cli.supervise import Supervisor, cores
 from pgqueue.config import QUEUES
 from pgqueue.errors import ConfigurationError
-from pgqueue.manager import SyncJobQueueManager
+from pgqueue.manager import JobQueueManager
 from pgqueue.registry import Registry
 from pgqueue.scheduler import Scheduler
 from pgqueue.worker import Worker
@@ -46,6 +41,11 @@ def select_queues(
     """The queues named, else the eight and every queue with a processor."""
     names = list(queues) or [*QUEUES, *(q for q in registry.queues() if q not in QUEUES)]
     return {q: concurrency or registry.concurrency(q) for q in names}
+
+
+def stop_now(workers: list[Worker]) -> None:
+    for worker in workers:
+        worker.stop_now()
 
 
 def run_services(services: list[Service], on_second_signal: Callable[[], None]) -> None:
@@ -112,8 +112,8 @@ def worker_command(
     """Run workers for the given queues (default: every queue)."""
     settings = load_settings()
     registry = load_processors(imports, settings)
-    url = migrated_database_url()
     if processes > 1:
+        # Each worker process waits for the database and migrates on its own.
         args = ["worker", *(f"--queue={q}" for q in queues)]
         args += [f"--concurrency={concurrency}"] if concurrency else []
         args += [f"--import={module}" for module in imports]
@@ -124,8 +124,18 @@ def worker_command(
             "PGQUEUE_LOG_FORMAT": root["log_format"],
         }
         sys.exit(Supervisor(args, processes, env).run())
-    worker = Worker(url, select_queues(registry, queues, concurrency), registry, settings)
-    run_services([worker.run], worker.stop_now)
+    selected = select_queues(registry, queues, concurrency)
+    started: list[Worker] = []
+
+    async def work(stop: asyncio.Event) -> None:
+        url = await prepare_database(settings, stop)
+        if url is None:
+            return
+        worker = Worker(url, selected, registry, settings)
+        started.append(worker)
+        await worker.run(stop)
+
+    run_services([work], lambda: stop_now(started))
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -162,18 +172,18 @@ def transport_options(command: F) -> F:
 @transport_options
 def run_command(imports: tuple[str, ...], transport: Transport) -> None:
     """Everything in one process: migrate, the guide's daily cleanup, the API, the
-    scheduler and workers for every queue. Ctrl-C stops all of them."""
+    scheduler and workers for every queue. Ctrl-C stops all of them.
+
+    The API answers at once (`/readyz` says 503 until the database is there and
+    migrated); the rest starts once the database answers."""
     settings = load_settings()
     try:
         app = create_app(settings=settings)  # refuses unsafe settings before anything starts
     except ConfigurationError as exc:
         raise click.ClickException(str(exc)) from exc
     registry = load_processors(imports, settings)
-    url = migrated_database_url()
-    with SyncJobQueueManager(url, settings=settings) as manager:
-        manager.schedule_daily_cleanup()
-    worker = Worker(url, select_queues(registry, (), None), registry, settings)
-    scheduler = Scheduler(url, settings)
+    selected = select_queues(registry, (), None)
+    started: list[Worker] = []
 
     async def api(stop: asyncio.Event) -> None:
         try:
@@ -181,7 +191,17 @@ def run_command(imports: tuple[str, ...], transport: Transport) -> None:
         except ConfigurationError as exc:
             raise click.ClickException(str(exc)) from exc
 
-    run_services([worker.run, scheduler.run, api], worker.stop_now)
+    async def work(stop: asyncio.Event) -> None:
+        url = await prepare_database(settings, stop)
+        if url is None:
+            return
+        async with JobQueueManager(url, settings=settings) as manager:
+            await manager.schedule_daily_cleanup()
+        worker = Worker(url, selected, registry, settings)
+        started.append(worker)
+        await asyncio.gather(worker.run(stop), Scheduler(url, settings).run(stop))
+
+    run_services([work, api], lambda: stop_now(started))
 
 
 COMMANDS = [worker_command, run_command]

@@ -5,6 +5,11 @@ BEGIN/COMMIT around it, and statements that must be atomic together open a trans
 explicitly. Pooled connections carry a statement timeout: the server does not notice a
 client that died until it writes to it, so without one a statement can outlive its
 process by hours. Statements that must be shorter (maintenance) set their own.
+
+Behind a transaction pooler (`PGQUEUE_PGBOUNCER=true`) a connection is a different
+server session from one transaction to the next, so nothing here prepares statements on
+the server, and what needs a session (LISTEN, session advisory locks, migrations) goes
+to `PGQUEUE_DIRECT_URL` or does not happen at all.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from psycopg import AsyncConnection, Connection
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
+from pgqueue.config import Settings
 from pgqueue.db.urls import libpq_url
 
 _embedded_url: str | None = None
@@ -35,6 +41,15 @@ def _configure_sync(conn: Connection[Any]) -> None:
     conn.execute(_SET_TIMEOUT)
 
 
+ATTEMPT_SECONDS = 5
+"""libpq's `connect_timeout` for one attempt: a host that drops packets costs this long,
+not the kernel's minutes-long TCP timeout."""
+
+RECONNECT_SECONDS = 3600.0
+"""How long a pool keeps re-opening connections lost in an outage before it stops
+trying on its own; it opens new ones on demand either way."""
+
+
 def resolve_database_url(url: str | None = None) -> str:
     """`url`, else `DATABASE_URL`, else the embedded server (started on first use)."""
     global _embedded_url
@@ -48,29 +63,85 @@ def resolve_database_url(url: str | None = None) -> str:
     return _embedded_url
 
 
-def async_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> AsyncConnectionPool:
-    """An unopened pool; the caller opens it (`await pool.open()`) inside its loop."""
+def session_url(url: str, settings: Settings) -> str | None:
+    """Where LISTEN, session advisory locks and migrations go: the direct URL when one
+    is set, else `url` unless that is a transaction pooler (then None: do without)."""
+    if settings.direct_url:
+        return libpq_url(settings.direct_url)
+    return None if settings.pgbouncer else url
+
+
+def connection_kwargs(pgbouncer: bool) -> dict[str, Any]:
+    """Arguments for every connection pgqueue opens. `prepare_threshold=None` stops
+    psycopg from preparing statements on its own; the executors never force it then."""
+    kwargs: dict[str, Any] = {
+        "autocommit": True,
+        "row_factory": dict_row,
+        "connect_timeout": ATTEMPT_SECONDS,
+    }
+    if pgbouncer:
+        kwargs["prepare_threshold"] = None
+    return kwargs
+
+
+def async_pool(
+    url: str,
+    *,
+    min_size: int = 1,
+    max_size: int = 10,
+    pgbouncer: bool = False,
+    check: bool = True,
+    timeout: float = 30.0,
+    name: str | None = None,
+) -> AsyncConnectionPool:
+    """An unopened pool; the caller opens it (`await pool.open()`) inside its loop.
+
+    `check` tests each connection with an empty query before handing it out, so that a
+    connection the server dropped (restart, failover) is replaced instead of failing the
+    caller's statement. It costs a round trip per borrow; the worker's hot path, which
+    retries its own statements, turns it off.
+    """
     return AsyncConnectionPool(
         url,
         min_size=min_size,
         max_size=max_size,
-        kwargs={"autocommit": True, "row_factory": dict_row},
-        configure=_configure_async,
+        kwargs=connection_kwargs(pgbouncer),
+        # Behind a transaction pooler a session SET would land on whichever server
+        # session ran it, for whoever gets that session next: not set at all there.
+        configure=None if pgbouncer else _configure_async,
         open=False,
+        check=AsyncConnectionPool.check_connection if check else None,
+        timeout=timeout,
+        reconnect_timeout=RECONNECT_SECONDS,
+        name=name,
     )
 
 
-def sync_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> ConnectionPool:
+def sync_pool(
+    url: str,
+    *,
+    min_size: int = 1,
+    max_size: int = 10,
+    pgbouncer: bool = False,
+    check: bool = True,
+    timeout: float = 30.0,
+    name: str | None = None,
+) -> ConnectionPool:
+    """Blocking twin of `async_pool`."""
     return ConnectionPool(
         url,
         min_size=min_size,
         max_size=max_size,
-        kwargs={"autocommit": True, "row_factory": dict_row},
-        configure=_configure_sync,
+        kwargs=connection_kwargs(pgbouncer),
+        configure=None if pgbouncer else _configure_sync,
         open=False,
+        check=ConnectionPool.check_connection if check else None,
+        timeout=timeout,
+        reconnect_timeout=RECONNECT_SECONDS,
+        name=name,
     )
 
 
 async def async_connect(url: str) -> AsyncConnection[DictRow]:
-    """A dedicated connection (LISTEN, advisory locks) outside any pool."""
-    return await AsyncConnection.connect(url, autocommit=True, row_factory=dict_row)
+    """A dedicated connection (LISTEN) outside any pool; always a direct session."""
+    return await AsyncConnection.connect(url, **connection_kwargs(pgbouncer=False))

@@ -14,9 +14,14 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine
 
+from pgqueue.db.connect import ATTEMPT_SECONDS
 from pgqueue.db.urls import sqlalchemy_url
 
 VERSION_TABLE = "pgqueue_alembic_version"
+
+CONNECT_ARGS = {"prepare_threshold": None, "connect_timeout": ATTEMPT_SECONDS}
+"""Migrations may run through a transaction pooler (no direct URL given): no prepared
+statements, and an unreachable server fails in seconds rather than minutes."""
 
 
 def script_location() -> Path:
@@ -44,7 +49,7 @@ def head_revision() -> str | None:
 
 def current_revision(url: str) -> str | None:
     """The revision the database is at, None when pgqueue was never migrated there."""
-    engine = create_engine(sqlalchemy_url(url))
+    engine = create_engine(sqlalchemy_url(url), connect_args=CONNECT_ARGS)
     try:
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})

@@ -10,11 +10,11 @@ import asyncio
 from typing import Self, TypeVar
 
 from pgqueue.config import Settings
-from pgqueue.db.connect import async_pool, resolve_database_url
+from pgqueue.db.connect import resolve_database_url, session_url
 from pgqueue.models import Job
 from pgqueue.registry import Registry, default_registry
 from pgqueue.store import feature_ops, waiting
-from pgqueue.store.aio import AsyncStore
+from pgqueue.store.aio import AsyncStore, open_store
 from pgqueue.store.ops import Op
 
 T = TypeVar("T")
@@ -59,9 +59,7 @@ class AsyncManagerBase:
         async with self._lock:
             if self._store is None:
                 url = await asyncio.to_thread(resolve_database_url, self._database_url)
-                pool = async_pool(url, max_size=self._pool_size)
-                await pool.open(wait=True)
-                self._store = AsyncStore(pool)
+                self._store = await open_store(url, self.settings, max_size=self._pool_size)
         return self._store
 
     async def _run(self, op: Op[T]) -> T:
@@ -73,12 +71,16 @@ class AsyncManagerBase:
         store = await self._open()
         url = await asyncio.to_thread(resolve_database_url, self._database_url)
         return await waiting.wait_async(
-            url, lambda: store.run(feature_ops.job_outcome(queue, job_id)), queue, job_id, timeout
+            session_url(url, self.settings) or url,
+            lambda: store.run(feature_ops.job_outcome(queue, job_id)),
+            queue,
+            job_id,
+            timeout,
         )
 
     async def close(self) -> None:
         if self._store is not None and self._loop is asyncio.get_running_loop():
-            await self._store.pool.close()
+            await self._store.close()
         self._store = None
 
     async def __aenter__(self) -> Self:

@@ -9,12 +9,12 @@ import threading
 from typing import Self, TypeVar
 
 from pgqueue.config import Settings
-from pgqueue.db.connect import resolve_database_url, sync_pool
+from pgqueue.db.connect import resolve_database_url, session_url
 from pgqueue.models import Job
 from pgqueue.registry import Registry, default_registry
 from pgqueue.store import feature_ops, waiting
 from pgqueue.store.ops import Op
-from pgqueue.store.sync import SyncStore
+from pgqueue.store.sync import SyncStore, open_store
 
 T = TypeVar("T")
 
@@ -50,9 +50,11 @@ class SyncManagerBase:
     def _open(self) -> SyncStore:
         with self._lock:
             if self._store is None:
-                pool = sync_pool(resolve_database_url(self._database_url), max_size=self._pool_size)
-                pool.open(wait=True)
-                self._store = SyncStore(pool)
+                self._store = open_store(
+                    resolve_database_url(self._database_url),
+                    self.settings,
+                    max_size=self._pool_size,
+                )
             return self._store
 
     def _run(self, op: Op[T]) -> T:
@@ -62,8 +64,9 @@ class SyncManagerBase:
     def _wait_until_finished(self, queue: str, job_id: str | int, timeout: float) -> Job:
         """Blocking twin of `AsyncManagerBase._wait_until_finished`."""
         store = self._open()
+        url = self.database_url
         return waiting.wait_sync(
-            self.database_url,
+            session_url(url, self.settings) or url,
             lambda: store.run(feature_ops.job_outcome(queue, job_id)),
             queue,
             job_id,
@@ -73,7 +76,7 @@ class SyncManagerBase:
     def close(self) -> None:
         with self._lock:
             if self._store is not None:
-                self._store.pool.close()
+                self._store.close()
             self._store = None
 
     def __enter__(self) -> Self:

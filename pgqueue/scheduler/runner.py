@@ -20,12 +20,12 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from pgqueue.config import Settings
-from pgqueue.db.connect import async_pool
+from pgqueue.db.availability import is_unavailable
 from pgqueue.errors import PgQueueError
 from pgqueue.manager import cron, schedules
 from pgqueue.scheduler.executor import SlotExecutor
 from pgqueue.store import ops, schedule_ops
-from pgqueue.store.aio import AsyncStore, execute
+from pgqueue.store.aio import AsyncStore, open_store
 from pgqueue.store.ops import Row
 
 logger = logging.getLogger(__name__)
@@ -62,9 +62,13 @@ class Scheduler:
         return {job.id: job.next_run_time for job in self._aps.get_jobs()}
 
     async def run(self, stop: asyncio.Event) -> None:
-        pool = async_pool(self.database_url, min_size=1, max_size=4)
-        await pool.open(wait=True)
-        self._store = AsyncStore(pool)
+        self._store = store = await open_store(
+            self.database_url,
+            self.settings,
+            max_size=4,
+            open_timeout=self.settings.connect_timeout,
+            name="pgqueue-scheduler",
+        )
         self._aps = AsyncIOScheduler(
             timezone=UTC,
             executors={"default": SlotExecutor()},
@@ -91,7 +95,7 @@ class Scheduler:
                 await asyncio.gather(syncing, return_exceptions=True)
             self._aps.shutdown(wait=False)
             await asyncio.sleep(0)  # let APScheduler's loop-side shutdown run
-            await pool.close()
+            await store.close()
             logger.info("scheduler stopped", extra={"action": "scheduler_stopped"})
 
     async def _keep_in_sync(self) -> None:
@@ -99,8 +103,15 @@ class Scheduler:
             await asyncio.sleep(self.poll_interval)
             try:
                 await self.sync()
-            except Exception:
-                logger.exception("schedule sync failed", extra={"action": "schedule_sync_failed"})
+            except Exception as exc:
+                if not is_unavailable(exc):
+                    logger.exception(
+                        "schedule sync failed", extra={"action": "schedule_sync_failed"}
+                    )
+                else:
+                    logger.warning(
+                        f"schedule sync failed: {exc}", extra={"action": "schedule_sync_failed"}
+                    )
 
     async def sync(self) -> None:
         """Load new and changed schedules, drop removed and finished ones."""
@@ -163,12 +174,25 @@ class Scheduler:
     ) -> None:
         """Claim `slot` and add its job in one transaction; a lost claim adds nothing."""
         assert self._store is not None
-        async with self._store.pool.connection() as conn, conn.transaction():
-            row = await execute(conn, schedule_ops.claim_slot(key, slot, cron_expr, every_ms, tz))
-            if row is None:
-                return
-            spec = schedules.fire_spec(self.settings, row, slot)
-            job = (await execute(conn, ops.enqueue(row["queue"], [spec])))[0]
+        try:
+            async with self._store.transaction() as unit:
+                row = await unit.run(schedule_ops.claim_slot(key, slot, cron_expr, every_ms, tz))
+                if row is None:
+                    return
+                spec = schedules.fire_spec(self.settings, row, slot)
+                job = (await unit.run(ops.enqueue(row["queue"], [spec])))[0]
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            # Nothing was claimed. Forget the schedule's version: the first sync that
+            # reaches the database reloads it, which fires its latest missed slot once
+            # (not every slot missed meanwhile), then the slots that follow.
+            self._versions.pop(key, None)
+            logger.warning(
+                f"slot not fired, database unavailable: {exc}",
+                extra={"action": "schedule_fire_failed", "schedule": key, "slot": slot.isoformat()},
+            )
+            return
         logger.info(
             "repeating job added",
             extra={

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from pgqueue.config import Settings
+from pgqueue.db.availability import is_unavailable, unavailable_error
+from pgqueue.db.connect import async_pool
 from pgqueue.store.external import SAVEPOINT, async_driver_connection
 from pgqueue.store.ops import CopyOp, Op
 
@@ -16,63 +20,137 @@ T = TypeVar("T")
 U = TypeVar("U")
 
 
-async def execute(conn: AsyncConnection[Any], op: Op[T]) -> T:
+async def execute(conn: AsyncConnection[Any], op: Op[T], prepare: bool = True) -> T:
+    """`prepare=False` (behind a transaction pooler) overrides what the operation asks."""
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(op.sql, op.params, prepare=op.prepare)
+        await cur.execute(op.sql, op.params, prepare=op.prepare if prepare else False)
         rows = await cur.fetchall() if cur.description else []
     return op.read(rows)
 
 
-async def copy_in(conn: AsyncConnection[Any], op: CopyOp[T]) -> T:
+async def copy_in(conn: AsyncConnection[Any], op: CopyOp[T], prepare: bool = True) -> T:
     """Run a bulk load on `conn`, which must be in a transaction."""
-    head = await execute(conn, op.prelude)
+    head = await execute(conn, op.prelude, prepare)
     async with conn.cursor() as cur, cur.copy(op.copy) as copy:
         copy.set_types(list(op.types))
         for row in op.rows(head):
             await copy.write_row(row)
-    await execute(conn, op.after(head))
+    await execute(conn, op.after(head), prepare)
     return op.read(head)
 
 
-class AsyncStore:
-    """Every operation is one round trip on a pooled autocommit connection."""
+class AsyncUnit:
+    """Operations run in one transaction: all of them take effect, or none."""
 
-    def __init__(self, pool: AsyncConnectionPool) -> None:
-        self.pool = pool
+    def __init__(self, conn: AsyncConnection[Any], prepare: bool) -> None:
+        self._conn = conn
+        self._prepare = prepare
 
     async def run(self, op: Op[T]) -> T:
-        async with self.pool.connection() as conn:
+        return await execute(self._conn, op, self._prepare)
+
+
+class AsyncStore:
+    """Every operation is one round trip on a pooled autocommit connection.
+
+    `prepare=False` is for transaction poolers, where a prepared statement would be
+    looked for on whichever server session the next transaction lands on. A lost
+    database surfaces as `DatabaseUnavailableError`, naming the server.
+    """
+
+    def __init__(self, pool: AsyncConnectionPool, *, prepare: bool = True) -> None:
+        self.pool = pool
+        self.prepare = prepare
+        self._url = pool.conninfo if isinstance(pool.conninfo, str) else ""
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[AsyncConnection[Any]]:
+        try:
+            async with self.pool.connection() as conn:
+                yield conn
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise unavailable_error(self._url, exc) from exc
+            raise
+
+    async def run(self, op: Op[T]) -> T:
+        async with self._connection() as conn:
             if op.atomic:
                 async with conn.transaction():
-                    return await execute(conn, op)
-            return await execute(conn, op)
+                    return await execute(conn, op, self.prepare)
+            return await execute(conn, op, self.prepare)
 
     async def run_copy(self, op: CopyOp[T]) -> T:
-        async with self.pool.connection() as conn, conn.transaction():
-            return await copy_in(conn, op)
+        async with self._connection() as conn, conn.transaction():
+            return await copy_in(conn, op, self.prepare)
 
     async def run_after(self, first: Op[Any], op: Op[T]) -> T:
         """`first`, then `op`, in one transaction: `op` gets a snapshot taken after
         `first` ran, so it sees whatever committed while `first` waited for a lock."""
-        async with self.pool.connection() as conn, conn.transaction():
-            await execute(conn, first)
-            return await execute(conn, op)
+        async with self._connection() as conn, conn.transaction():
+            await execute(conn, first, self.prepare)
+            return await execute(conn, op, self.prepare)
 
     async def run_chain(self, first: Op[U], then: Callable[[U], Op[T]]) -> T:
         """`first`, then the operation its result calls for, in one transaction."""
-        async with self.pool.connection() as conn, conn.transaction():
-            return await execute(conn, then(await execute(conn, first)))
+        async with self._connection() as conn, conn.transaction():
+            return await execute(conn, then(await execute(conn, first, self.prepare)), self.prepare)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncUnit]:
+        """`async with store.transaction() as unit: await unit.run(op)`: a unit of work
+        on one connection, committed when the block ends, rolled back if it raises."""
+        async with self._connection() as conn, conn.transaction():
+            yield AsyncUnit(conn, self.prepare)
+
+    async def close(self) -> None:
+        await self.pool.close()
 
     async def run_in(self, connection: object, op: Op[T]) -> T:
         """Run on the caller's connection, in its transaction, behind a savepoint."""
         conn = await async_driver_connection(connection)
         if conn.autocommit and conn.info.transaction_status == 0:  # IDLE: no transaction
-            return await execute(conn, op)
+            return await execute(conn, op, self.prepare)
         await conn.execute(f"SAVEPOINT {SAVEPOINT}")
         try:
-            result = await execute(conn, op)
+            result = await execute(conn, op, self.prepare)
         except BaseException:
             await conn.execute(f"ROLLBACK TO SAVEPOINT {SAVEPOINT}")
             raise
         await conn.execute(f"RELEASE SAVEPOINT {SAVEPOINT}")
         return result
+
+
+async def open_store(
+    url: str,
+    settings: Settings,
+    *,
+    min_size: int = 1,
+    max_size: int = 10,
+    check: bool = True,
+    wait: bool = True,
+    open_timeout: float = 10.0,
+    name: str | None = None,
+) -> AsyncStore:
+    """A store on a new pool, set up for a transaction pooler when `settings` say so.
+
+    `wait=False` returns at once and lets the pool connect in the background; otherwise
+    the pool's first connections must open within `open_timeout` seconds or
+    `DatabaseUnavailableError`.
+    """
+    pool = async_pool(
+        url,
+        min_size=min_size,
+        max_size=max_size,
+        pgbouncer=settings.pgbouncer,
+        check=check,
+        name=name,
+    )
+    try:
+        await pool.open(wait=wait, timeout=open_timeout)
+    except Exception as exc:
+        await pool.close()
+        if is_unavailable(exc):
+            raise unavailable_error(url, exc) from exc
+        raise
+    return AsyncStore(pool, prepare=not settings.pgbouncer)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from pgqueue.errors import InvalidJobError
 from pgqueue.models import Job
+from pgqueue.store.notify import CHANNEL
 from pgqueue.store.ops import Op, Row, row_to_job
 from pgqueue.store.queries import query
 
@@ -59,8 +60,8 @@ def _count(rows: list[Row]) -> int:
 
 
 def retry_failed_jobs(queue: str) -> Op[int]:
-    return Op(query("retry_failed_jobs"), {"queue": queue}, _count)
+    return Op(query("retry_failed_jobs"), {"channel": CHANNEL, "queue": queue}, _count)
 
 
 def promote_delayed_jobs(queue: str) -> Op[int]:
-    return Op(query("promote_delayed_jobs"), {"queue": queue}, _count)
+    return Op(query("promote_delayed_jobs"), {"channel": CHANNEL, "queue": queue}, _count)

@@ -14,6 +14,7 @@ from typing import Any
 
 from pgqueue.models import Job, JobState
 from pgqueue.options import JobSpec
+from pgqueue.store.notify import CHANNEL
 from pgqueue.store.ops import (
     Op,
     Row,
@@ -218,6 +219,7 @@ def insert_flow(ids: list[int], nodes: Sequence[FlowJob]) -> Op[list[Job]]:
     return Op(
         query("insert_flow"),
         {
+            "channel": CHANNEL,
             "ids": ids,
             "queues": [n.queue for n in nodes],
             "names": [s.name for s in specs],

@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 from pgqueue.errors import JobNotFoundError, JobStateError
 from pgqueue.models import Job, JobState
 from pgqueue.options import JobSpec
+from pgqueue.store.notify import CHANNEL
 from pgqueue.store.queries import query
 from pgqueue.types import STAT_FIELDS
 
@@ -139,6 +140,7 @@ def enqueue(queue: str, specs: Sequence[JobSpec]) -> Op[list[Job]]:
     return Op(
         query("enqueue_jobs"),
         {
+            "channel": CHANNEL,
             "queue": queue,
             "names": [s.name for s in specs],
             "datas": [s.data_json for s in specs],
@@ -206,7 +208,9 @@ def enqueue_copy(queue: str, specs: Sequence[JobSpec]) -> CopyOp[list[Job]]:
         now = head["now"]
         first = max(min(resolved(now, s)[0] for s in specs), now)
         at_ms = int(first.timestamp() * 1000)
-        return Op(query("notify_jobs_added"), {"queue": queue, "at_ms": at_ms}, len)
+        return Op(
+            query("notify_jobs_added"), {"channel": CHANNEL, "queue": queue, "at_ms": at_ms}, len
+        )
 
     def read(head: Row) -> list[Job]:
         now = head["now"]
@@ -391,7 +395,7 @@ def _transition(
 def retry_job(queue: str, job_id: str | int) -> Op[str]:
     return Op(
         query("retry_job"),
-        {"queue": queue, **_id_and_key(job_id)},
+        {"channel": CHANNEL, "queue": queue, **_id_and_key(job_id)},
         _transition(queue, job_id, "retried", "failed or cancelled"),
     )
 
@@ -399,7 +403,7 @@ def retry_job(queue: str, job_id: str | int) -> Op[str]:
 def promote_job(queue: str, job_id: str | int) -> Op[str]:
     return Op(
         query("promote_job"),
-        {"queue": queue, **_id_and_key(job_id)},
+        {"channel": CHANNEL, "queue": queue, **_id_and_key(job_id)},
         _transition(queue, job_id, "promoted", "delayed"),
     )
 
@@ -421,7 +425,11 @@ def clean(queue: str, grace_ms: int, state: JobState, limit: int) -> Op[list[str
 
 
 def set_paused(queue: str, paused: bool) -> Op[None]:
-    return Op(query("set_paused"), {"queue": queue, "paused": paused}, lambda rows: None)
+    return Op(
+        query("set_paused"),
+        {"channel": CHANNEL, "queue": queue, "paused": paused},
+        lambda rows: None,
+    )
 
 
 # --- maintenance -----------------------------------------------------------------------
@@ -460,7 +468,9 @@ def set_maintenance_timeout(timeout_ms: int) -> Op[None]:
 
 def rescue(lease_seconds: float, limit: int) -> Op[list[Row]]:
     return Op(
-        query("rescue_jobs"), {"lease_seconds": lease_seconds, "limit": limit}, lambda rows: rows
+        query("rescue_jobs"),
+        {"channel": CHANNEL, "lease_seconds": lease_seconds, "limit": limit},
+        lambda rows: rows,
     )
 
 

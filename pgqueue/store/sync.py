@@ -4,13 +4,17 @@ Edit that file, not this one: `make lint` fails when the two disagree."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from psycopg import Connection
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+from pgqueue.config import Settings
+from pgqueue.db.availability import is_unavailable, unavailable_error
+from pgqueue.db.connect import sync_pool
 from pgqueue.store.external import SAVEPOINT, sync_driver_connection
 from pgqueue.store.ops import CopyOp, Op
 
@@ -18,63 +22,137 @@ T = TypeVar("T")
 U = TypeVar("U")
 
 
-def execute(conn: Connection[Any], op: Op[T]) -> T:
+def execute(conn: Connection[Any], op: Op[T], prepare: bool = True) -> T:
+    """`prepare=False` (behind a transaction pooler) overrides what the operation asks."""
     with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(op.sql, op.params, prepare=op.prepare)
+        cur.execute(op.sql, op.params, prepare=op.prepare if prepare else False)
         rows = cur.fetchall() if cur.description else []
     return op.read(rows)
 
 
-def copy_in(conn: Connection[Any], op: CopyOp[T]) -> T:
+def copy_in(conn: Connection[Any], op: CopyOp[T], prepare: bool = True) -> T:
     """Run a bulk load on `conn`, which must be in a transaction."""
-    head = execute(conn, op.prelude)
+    head = execute(conn, op.prelude, prepare)
     with conn.cursor() as cur, cur.copy(op.copy) as copy:
         copy.set_types(list(op.types))
         for row in op.rows(head):
             copy.write_row(row)
-    execute(conn, op.after(head))
+    execute(conn, op.after(head), prepare)
     return op.read(head)
 
 
-class SyncStore:
-    """Every operation is one round trip on a pooled autocommit connection."""
+class SyncUnit:
+    """Operations run in one transaction: all of them take effect, or none."""
 
-    def __init__(self, pool: ConnectionPool) -> None:
-        self.pool = pool
+    def __init__(self, conn: Connection[Any], prepare: bool) -> None:
+        self._conn = conn
+        self._prepare = prepare
 
     def run(self, op: Op[T]) -> T:
-        with self.pool.connection() as conn:
+        return execute(self._conn, op, self._prepare)
+
+
+class SyncStore:
+    """Every operation is one round trip on a pooled autocommit connection.
+
+    `prepare=False` is for transaction poolers, where a prepared statement would be
+    looked for on whichever server session the next transaction lands on. A lost
+    database surfaces as `DatabaseUnavailableError`, naming the server.
+    """
+
+    def __init__(self, pool: ConnectionPool, *, prepare: bool = True) -> None:
+        self.pool = pool
+        self.prepare = prepare
+        self._url = pool.conninfo if isinstance(pool.conninfo, str) else ""
+
+    @contextmanager
+    def _connection(self) -> Iterator[Connection[Any]]:
+        try:
+            with self.pool.connection() as conn:
+                yield conn
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise unavailable_error(self._url, exc) from exc
+            raise
+
+    def run(self, op: Op[T]) -> T:
+        with self._connection() as conn:
             if op.atomic:
                 with conn.transaction():
-                    return execute(conn, op)
-            return execute(conn, op)
+                    return execute(conn, op, self.prepare)
+            return execute(conn, op, self.prepare)
 
     def run_copy(self, op: CopyOp[T]) -> T:
-        with self.pool.connection() as conn, conn.transaction():
-            return copy_in(conn, op)
+        with self._connection() as conn, conn.transaction():
+            return copy_in(conn, op, self.prepare)
 
     def run_after(self, first: Op[Any], op: Op[T]) -> T:
         """`first`, then `op`, in one transaction: `op` gets a snapshot taken after
         `first` ran, so it sees whatever committed while `first` waited for a lock."""
-        with self.pool.connection() as conn, conn.transaction():
-            execute(conn, first)
-            return execute(conn, op)
+        with self._connection() as conn, conn.transaction():
+            execute(conn, first, self.prepare)
+            return execute(conn, op, self.prepare)
 
     def run_chain(self, first: Op[U], then: Callable[[U], Op[T]]) -> T:
         """`first`, then the operation its result calls for, in one transaction."""
-        with self.pool.connection() as conn, conn.transaction():
-            return execute(conn, then(execute(conn, first)))
+        with self._connection() as conn, conn.transaction():
+            return execute(conn, then(execute(conn, first, self.prepare)), self.prepare)
+
+    @contextmanager
+    def transaction(self) -> Iterator[SyncUnit]:
+        """`async with store.transaction() as unit: await unit.run(op)`: a unit of work
+        on one connection, committed when the block ends, rolled back if it raises."""
+        with self._connection() as conn, conn.transaction():
+            yield SyncUnit(conn, self.prepare)
+
+    def close(self) -> None:
+        self.pool.close()
 
     def run_in(self, connection: object, op: Op[T]) -> T:
         """Run on the caller's connection, in its transaction, behind a savepoint."""
         conn = sync_driver_connection(connection)
         if conn.autocommit and conn.info.transaction_status == 0:  # IDLE: no transaction
-            return execute(conn, op)
+            return execute(conn, op, self.prepare)
         conn.execute(f"SAVEPOINT {SAVEPOINT}")
         try:
-            result = execute(conn, op)
+            result = execute(conn, op, self.prepare)
         except BaseException:
             conn.execute(f"ROLLBACK TO SAVEPOINT {SAVEPOINT}")
             raise
         conn.execute(f"RELEASE SAVEPOINT {SAVEPOINT}")
         return result
+
+
+def open_store(
+    url: str,
+    settings: Settings,
+    *,
+    min_size: int = 1,
+    max_size: int = 10,
+    check: bool = True,
+    wait: bool = True,
+    open_timeout: float = 10.0,
+    name: str | None = None,
+) -> SyncStore:
+    """A store on a new pool, set up for a transaction pooler when `settings` say so.
+
+    `wait=False` returns at once and lets the pool connect in the background; otherwise
+    the pool's first connections must open within `open_timeout` seconds or
+    `DatabaseUnavailableError`.
+    """
+    pool = sync_pool(
+        url,
+        min_size=min_size,
+        max_size=max_size,
+        pgbouncer=settings.pgbouncer,
+        check=check,
+        name=name,
+    )
+    try:
+        pool.open(wait=wait, timeout=open_timeout)
+    except Exception as exc:
+        pool.close()
+        if is_unavailable(exc):
+            raise unavailable_error(url, exc) from exc
+        raise
+    return SyncStore(pool, prepare=not settings.pgbouncer)

@@ -20,6 +20,7 @@ import logging
 import uuid
 from contextlib import suppress
 
+from pgqueue.db.availability import is_unavailable
 from pgqueue.store import ops
 from pgqueue.store.aio import AsyncStore
 
@@ -101,11 +102,14 @@ class Finisher:
             try:
                 written = await self._store.run(ops.complete(batch))
                 break
-            except Exception:
+            except Exception as exc:
                 # The jobs are done; only the record is missing. Keep trying: if this
                 # process dies first, the jobs are rescued and run again (at-least-once).
-                logger.exception(
-                    "writing completions failed; retrying",
+                # A lost database is expected here and said in one line.
+                logger.log(
+                    logging.WARNING if is_unavailable(exc) else logging.ERROR,
+                    f"writing completions failed; retrying: {exc}",
+                    exc_info=not is_unavailable(exc),
                     extra={"action": "complete_retry", "jobs": len(batch)},
                 )
                 await asyncio.sleep(delay)

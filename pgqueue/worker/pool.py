@@ -28,6 +28,7 @@ from contextlib import suppress
 from typing import Any
 
 from pgqueue.config import Settings
+from pgqueue.db.availability import is_unavailable
 from pgqueue.errors import UnrecoverableError
 from pgqueue.models import Job
 from pgqueue.options import backoff_delay_ms, encode_json
@@ -135,12 +136,18 @@ class QueuePool:
                     claimed = await self._store.run(claim)
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as exc:
                 # The claim may have committed with its answer lost: remember its lease.
                 self._lost_claims.add(claim.params["lease"])
-                logger.exception(
-                    "claim failed", extra={"action": "claim_failed", "queue": self.queue}
-                )
+                if is_unavailable(exc):  # an outage: expected, retried, one line
+                    logger.warning(
+                        f"claim failed: {exc}",
+                        extra={"action": "claim_failed", "queue": self.queue},
+                    )
+                else:
+                    logger.exception(
+                        "claim failed", extra={"action": "claim_failed", "queue": self.queue}
+                    )
                 more = False
                 continue
             more = len(claimed) == want

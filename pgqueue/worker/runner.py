@@ -21,10 +21,11 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 
 from pgqueue.config import Settings
-from pgqueue.db.connect import async_connect, async_pool
+from pgqueue.db.availability import is_unavailable
+from pgqueue.db.connect import session_url
 from pgqueue.registry import Registry
-from pgqueue.store import ops
-from pgqueue.store.aio import AsyncStore, execute
+from pgqueue.store import notify, ops
+from pgqueue.store.aio import AsyncStore, open_store
 from pgqueue.worker.control import CHANNEL as CONTROL_CHANNEL
 from pgqueue.worker.control import Control
 from pgqueue.worker.finisher import Finisher
@@ -32,7 +33,6 @@ from pgqueue.worker.pool import QueuePool
 
 logger = logging.getLogger(__name__)
 
-CHANNEL = "pgqueue_jobs"
 PRUNE_BATCH = 5000
 RESCUE_BATCH = 5000
 MAINTENANCE_TIMEOUT_MS = 10_000
@@ -69,9 +69,17 @@ class Worker:
 
     async def run(self, stop: asyncio.Event) -> None:
         settings = self.settings
-        pool = async_pool(self.database_url, min_size=2, max_size=4 + len(self.queues))
-        await pool.open(wait=True)
-        store = AsyncStore(pool)
+        # No connection check on borrow: every statement of the hot path survives a
+        # dropped connection on its own (claims are released, writes retried).
+        store = await open_store(
+            self.database_url,
+            settings,
+            min_size=2,
+            max_size=4 + len(self.queues),
+            check=False,
+            open_timeout=settings.connect_timeout,
+            name="pgqueue-worker",
+        )
         finisher = Finisher(store, limit=UNRECORDED_PER_SLOT * sum(self.queues.values()))
         executor = ThreadPoolExecutor(
             max_workers=max(sum(self.queues.values()), 1), thread_name_prefix="pgqueue-job"
@@ -112,7 +120,7 @@ class Worker:
             await stop.wait()
         finally:
             await self._shutdown(store, finisher, loops)
-            await pool.close()
+            await store.close()
             executor.shutdown(wait=False, cancel_futures=True)
 
     async def _shutdown(
@@ -163,29 +171,36 @@ class Worker:
 
     async def _listen(self) -> None:
         """Wake pools on NOTIFY. A lost connection is re-opened; meanwhile the pools
-        poll, and after reconnecting every pool claims once in case it missed a job."""
+        poll, and after reconnecting every pool claims once in case it missed a job.
+        Behind a transaction pooler with no direct URL there is no LISTEN: pools poll."""
+        url = session_url(self.database_url, self.settings)
+        if url is None:
+            logger.info(
+                "no direct connection for LISTEN; polling",
+                extra={"action": "listen_off", "poll_interval": self.settings.poll_interval},
+            )
+            return
         delay = 0.1
         while True:
             try:
-                async with await async_connect(self.database_url) as conn:
-                    await conn.execute(f"LISTEN {CHANNEL}")
-                    await conn.execute(f"LISTEN {CONTROL_CHANNEL}")
+                async with notify.listen(url, (notify.CHANNEL, CONTROL_CHANNEL)) as notices:
                     delay = 0.1
                     for each in self.pools.values():
                         each.wake()
-                    async for notice in conn.notifies():
-                        if notice.channel == CONTROL_CHANNEL:
-                            self._control.handle(notice.payload)
+                    async for channel, payload in notices:
+                        if channel == CONTROL_CHANNEL:
+                            self._control.handle(payload)
                             continue
-                        queue, _, at = notice.payload.partition(" ")
+                        queue, at = notify.job_ready(payload)
                         target = self.pools.get(queue)
                         if target is not None:
-                            target.wake(int(at) if at.isdigit() else 0)
+                            target.wake(at)
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as exc:
                 logger.warning(
-                    "LISTEN connection lost; reconnecting", extra={"action": "listen_reconnect"}
+                    f"LISTEN connection lost ({type(exc).__name__}); reconnecting",
+                    extra={"action": "listen_reconnect"},
                 )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
@@ -213,24 +228,24 @@ class Worker:
                     )
                 await self._control.refresh_limits()
                 await self._control.check_running()
-            except Exception:
-                logger.exception("heartbeat failed", extra={"action": "heartbeat_failed"})
+            except Exception as exc:
+                log_failure("heartbeat failed", "heartbeat_failed", exc)
 
     async def _maintain(self, store: AsyncStore) -> None:
         interval = max(min(self.settings.lease_seconds / 3, 10.0), 0.2)
         while not await self._pause(interval):
             try:
                 await self.maintenance_pass(store)
-            except Exception:
-                logger.exception("maintenance failed", extra={"action": "maintenance_failed"})
+            except Exception as exc:
+                log_failure("maintenance failed", "maintenance_failed", exc)
 
     async def maintenance_pass(self, store: AsyncStore) -> None:
-        async with store.pool.connection() as conn, conn.transaction():
-            if not await execute(conn, ops.try_maintenance_lock()):
+        async with store.transaction() as unit:
+            if not await unit.run(ops.try_maintenance_lock()):
                 return
-            await execute(conn, ops.set_maintenance_timeout(MAINTENANCE_TIMEOUT_MS))
-            rescued = await execute(conn, ops.rescue(self.settings.lease_seconds, RESCUE_BATCH))
-            pruned = await execute(conn, ops.prune_finished(PRUNE_BATCH))
+            await unit.run(ops.set_maintenance_timeout(MAINTENANCE_TIMEOUT_MS))
+            rescued = await unit.run(ops.rescue(self.settings.lease_seconds, RESCUE_BATCH))
+            pruned = await unit.run(ops.prune_finished(PRUNE_BATCH))
         if rescued:
             logger.warning(
                 "jobs rescued from dead workers",
@@ -238,3 +253,12 @@ class Worker:
             )
         if pruned:
             logger.debug("finished jobs pruned", extra={"action": "jobs_pruned", "jobs": pruned})
+
+
+def log_failure(message: str, action: str, exc: Exception) -> None:
+    """A lost database is one line (it is expected, and retried); anything else is a bug
+    worth its traceback."""
+    if is_unavailable(exc):
+        logger.warning(f"{message}: {exc}", extra={"action": action})
+    else:
+        logger.exception(message, extra={"action": action})

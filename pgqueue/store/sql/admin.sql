@@ -18,7 +18,7 @@ retried AS (
     RETURNING j.id
 ),
 notified AS (
-    SELECT pg_notify('pgqueue_jobs', %(queue)s || ' 0')::text AS sent FROM retried
+    SELECT pg_notify(%(channel)s, %(queue)s || ' 0')::text AS sent FROM retried
 )
 SELECT target.id, target.state AS previous_state, retried.id IS NOT NULL AS retried
 FROM target
@@ -42,7 +42,7 @@ promoted AS (
     RETURNING j.id
 ),
 notified AS (
-    SELECT pg_notify('pgqueue_jobs', %(queue)s || ' 0')::text AS sent FROM promoted
+    SELECT pg_notify(%(channel)s, %(queue)s || ' 0')::text AS sent FROM promoted
 )
 SELECT target.id, target.state AS previous_state, promoted.id IS NOT NULL AS promoted
 FROM target
@@ -107,7 +107,7 @@ WITH upserted AS (
     RETURNING name, paused
 ),
 notified AS (
-    SELECT pg_notify('pgqueue_jobs', name || ' 0')::text AS sent FROM upserted WHERE NOT paused
+    SELECT pg_notify(%(channel)s, name || ' 0')::text AS sent FROM upserted WHERE NOT paused
 )
 SELECT upserted.name, upserted.paused
 FROM upserted CROSS JOIN (SELECT count(sent) AS n FROM notified) AS nt;

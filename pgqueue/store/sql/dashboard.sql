@@ -42,7 +42,7 @@ WITH retried AS (
     RETURNING id
 ),
 notified AS (
-    SELECT pg_notify('pgqueue_jobs', %(queue)s || ' 0')::text AS sent
+    SELECT pg_notify(%(channel)s, %(queue)s || ' 0')::text AS sent
     WHERE EXISTS (SELECT 1 FROM retried)
 )
 SELECT count(*) AS n FROM retried CROSS JOIN (SELECT count(sent) FROM notified) AS nt;
@@ -56,7 +56,7 @@ WITH promoted AS (
     RETURNING id
 ),
 notified AS (
-    SELECT pg_notify('pgqueue_jobs', %(queue)s || ' 0')::text AS sent
+    SELECT pg_notify(%(channel)s, %(queue)s || ' 0')::text AS sent
     WHERE EXISTS (SELECT 1 FROM promoted)
 )
 SELECT count(*) AS n FROM promoted CROSS JOIN (SELECT count(sent) FROM notified) AS nt;

@@ -32,7 +32,7 @@ ins AS (
 ),
 notified AS (
     SELECT pg_notify(
-        'pgqueue_jobs',
+        %(channel)s,
         %(queue)s || ' ' || (extract(epoch FROM greatest(min(run_at), now())) * 1000)::bigint
     )::text AS sent
     FROM ins
@@ -72,4 +72,4 @@ FROM STDIN (FORMAT BINARY);
 
 -- name: notify_jobs_added
 -- The wake-up `enqueue_jobs` sends, for a bulk load: sent when the transaction commits.
-SELECT pg_notify('pgqueue_jobs', %(queue)s || ' ' || %(at_ms)s::bigint) AS sent;
+SELECT pg_notify(%(channel)s, %(queue)s || ' ' || %(at_ms)s::bigint) AS sent;

@@ -238,7 +238,7 @@ ins AS (
 ),
 notified AS (
     SELECT pg_notify(
-        'pgqueue_jobs',
+        %(channel)s,
         queue || ' ' || (extract(epoch FROM greatest(min(run_at), now())) * 1000)::bigint
     )::text AS sent
     FROM ins

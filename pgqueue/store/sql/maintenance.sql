@@ -63,7 +63,7 @@ rescued AS (
     RETURNING j.id, j.queue, j.state
 ),
 notified AS (
-    SELECT pg_notify('pgqueue_jobs', queue || ' 0')::text AS sent
+    SELECT pg_notify(%(channel)s, queue || ' 0')::text AS sent
     FROM (SELECT DISTINCT queue FROM rescued WHERE state = 'waiting') AS q
 )
 SELECT rescued.id, rescued.queue, rescued.state

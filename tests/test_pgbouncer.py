@@ -1,0 +1,189 @@
+"""Everything works through PgBouncer in transaction mode (`PGQUEUE_PGBOUNCER=true`).
+
+A transaction pooler hands each transaction to whichever server session is free, so a
+statement prepared in one transaction is missing (or a different one) in the next:
+psycopg prepares a statement it has run five times, which is why each test below runs
+the same statements many more times than that. What needs a session goes to
+`PGQUEUE_DIRECT_URL`; without it workers poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+
+import psycopg
+import pytest
+from psycopg.conninfo import conninfo_to_dict
+
+from pgqueue import JobQueueManager, SyncJobQueueManager
+from pgqueue.config import Settings
+from pgqueue.db import migrate
+from pgqueue.registry import Registry
+from pgqueue.scheduler import Scheduler
+from pgqueue.worker import Worker
+from tests.conftest import wait_for
+from tests.database import Databases, with_database
+from tests.pgbouncer import pgbouncer
+from tests.test_dashboard import client_for, create_tokens, sign_in
+
+
+@pytest.fixture(scope="module")
+def bouncer(databases: Databases) -> Iterator[str]:
+    with pgbouncer(databases.url) as template:
+        yield template
+
+
+@pytest.fixture
+def bouncer_url(bouncer: str, db_url: str) -> str:
+    return bouncer.format(db=conninfo_to_dict(db_url)["dbname"])
+
+
+@pytest.fixture
+def pooled(settings: Settings) -> Settings:
+    """Transaction-pooler mode with no direct URL: no LISTEN, workers poll."""
+    return replace(settings, pgbouncer=True, direct_url=None)
+
+
+@asynccontextmanager
+async def working(url: str, registry: Registry, settings: Settings) -> AsyncIterator[Worker]:
+    worker = Worker(url, {"email": 5}, registry, settings)
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    await wait_for(lambda: worker.ready.is_set() or task.done())
+    if task.done():
+        task.result()
+    try:
+        yield worker
+    finally:
+        stop.set()
+        await task
+
+
+def recording_registry(done: list[int]) -> Registry:
+    registry = Registry()
+
+    def send(job: object) -> int:
+        value: int = job.data["i"]  # type: ignore[attr-defined]
+        done.append(value)
+        return value
+
+    registry.add("email", "send", send)
+    return registry
+
+
+async def test_enqueue_work_and_inspect_through_the_pooler(
+    bouncer_url: str, pooled: Settings
+) -> None:
+    done: list[int] = []
+    async with JobQueueManager(bouncer_url, settings=pooled, registry=Registry()) as manager:
+        for i in range(20):
+            await manager.add_job("email", "send", {"i": i})
+        await manager.add_bulk(
+            "email", [{"name": "send", "data": {"i": i}} for i in range(20, 300)]
+        )
+        async with working(bouncer_url, recording_registry(done), pooled):
+
+            async def all_completed() -> bool:
+                return (await manager.get_queue_stats("email"))["completed"] == 300
+
+            await wait_for(all_completed, timeout=60)
+        for i in range(10):
+            assert (await manager.get_job("email", str(i + 1))) is not None
+        assert (await manager.get_queue_stats("email"))["active"] == 0
+    assert sorted(done) == list(range(300))
+
+
+def test_enqueue_in_the_callers_transaction_through_the_pooler(
+    bouncer_url: str, pooled: Settings
+) -> None:
+    with (
+        SyncJobQueueManager(bouncer_url, settings=pooled, registry=Registry()) as manager,
+        psycopg.connect(bouncer_url) as conn,
+    ):
+        conn.execute("CREATE TABLE orders (id int)")
+        conn.commit()
+        for i in range(10):
+            with conn.transaction():
+                conn.execute("INSERT INTO orders VALUES (%s)", (i,))
+                manager.add_job("email", "receipt", {"order": i}, connection=conn)
+        for i in range(10, 20):
+            with pytest.raises(ZeroDivisionError), conn.transaction():
+                manager.add_job("email", "receipt", {"order": i}, connection=conn)
+                raise ZeroDivisionError
+        assert manager.get_queue_stats("email")["waiting"] == 10
+        orders = conn.execute("SELECT count(*) FROM orders").fetchone()
+        assert orders == (10,)
+
+
+async def test_listen_goes_to_the_direct_url(
+    bouncer_url: str, db_url: str, pooled: Settings
+) -> None:
+    """With a poll interval of a minute, only NOTIFY (on the direct connection) can get
+    a job added to an idle worker started within the test's deadline."""
+    done: list[int] = []
+    direct = replace(pooled, direct_url=db_url, poll_interval=60.0)
+    async with (
+        JobQueueManager(bouncer_url, settings=direct, registry=Registry()) as manager,
+        working(bouncer_url, recording_registry(done), direct),
+    ):
+        await asyncio.sleep(0)  # the worker's first claim finds nothing and goes idle
+        for i in range(8):
+            await manager.add_job("email", "send", {"i": i})
+        await wait_for(lambda: len(done) == 8, timeout=20)
+
+
+async def test_scheduler_fires_through_the_pooler(bouncer_url: str, pooled: Settings) -> None:
+    async with JobQueueManager(bouncer_url, settings=pooled, registry=Registry()) as manager:
+        await manager.add_repeating_job("report", "tick", {}, "* * * * * *")
+        scheduler = Scheduler(bouncer_url, pooled, poll_interval=0.2)
+        stop = asyncio.Event()
+        task = asyncio.create_task(scheduler.run(stop))
+        try:
+
+            async def fired_six() -> bool:
+                stats = await manager.get_queue_stats("report")
+                return stats["waiting"] >= 6
+
+            await wait_for(fired_six, timeout=30)
+        finally:
+            stop.set()
+            await task
+
+
+async def test_api_and_dashboard_through_the_pooler(
+    bouncer_url: str, db_url: str, pooled: Settings
+) -> None:
+    tokens = await create_tokens(db_url)
+    async with JobQueueManager(bouncer_url, settings=pooled, registry=Registry()) as manager:
+        await manager.add_job("email", "send", {"i": 1})
+        async with client_for(manager) as client:
+            headers = {"Authorization": f"Bearer {tokens['ops-admin']}"}
+            for _ in range(10):
+                stats = await client.get("/api/v1/jobs/queues/email/stats", headers=headers)
+                assert stats.status_code == 200, stats.text
+                assert stats.json()["data"]["waiting"] == 1
+            await sign_in(client, tokens["ops-admin"])
+            for _ in range(10):
+                page = await client.get("/admin/queues/email")
+                assert page.status_code == 200, page.text
+            assert (await client.get("/readyz")).status_code == 200
+
+
+def test_migrations_run_through_the_pooler(databases: Databases, bouncer: str) -> None:
+    name = f"pgqueue_bouncer_migrate_{time.monotonic_ns()}"
+    with psycopg.connect(databases.url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        url = bouncer.format(db=name)
+        migrate.upgrade(url)
+        migrate.upgrade(url)
+        assert migrate.current_revision(url) == migrate.head_revision()
+        assert migrate.current_revision(with_database(databases.url, name)) == (
+            migrate.head_revision()
+        )
+    finally:
+        databases.drop(name)
