@@ -137,7 +137,8 @@ async def wait_for_database(url: str, timeout: float, stop: asyncio.Event) -> bo
                 },
             )
             with suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), pause)
+                async with asyncio.timeout(pause):
+                    await stop.wait()
             delay = min(delay * 2, MAX_DELAY)
             continue
         if attempt > 1:

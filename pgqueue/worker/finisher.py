@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from contextlib import suppress
 
 from pgqueue.db.availability import is_unavailable
 from pgqueue.store import ops
@@ -129,5 +128,4 @@ class Finisher:
         await self.drain()
         if self._task is not None:
             self._task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._task
+            await asyncio.wait({self._task})  # not `await`: that would re-raise its cancel

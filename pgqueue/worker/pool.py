@@ -114,8 +114,11 @@ class QueuePool:
         while True:
             await self._slot_free.wait()
             if not more:
+                # Not `asyncio.wait_for`: on Python 3.11 it swallows a cancellation that
+                # arrives as the event is set, and `stop_claiming` would not stop this loop.
                 with suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+                    async with asyncio.timeout(self._poll_interval):
+                        await self._wake.wait()
             self._wake.clear()
             free = self.concurrency - len(self.running)
             if free <= 0:
@@ -251,7 +254,8 @@ class QueuePool:
                 call.add_done_callback(lambda _: self._threads.discard(job_id))
             if timeout_ms:
                 try:
-                    result = await asyncio.wait_for(call, timeout_ms / 1000)
+                    async with asyncio.timeout(timeout_ms / 1000):
+                        result = await call
                 except TimeoutError:
                     raise JobTimeoutError(f"job timed out after {timeout_ms} ms") from None
             else:

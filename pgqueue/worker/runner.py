@@ -208,7 +208,8 @@ class Worker:
     async def _pause(self, seconds: float) -> bool:
         """Sleep, but wake for shutdown; True when the worker is stopping."""
         with suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), seconds)
+            async with asyncio.timeout(seconds):  # not wait_for: see QueuePool._fetch_loop
+                await self._stopping.wait()
         return self._stopping.is_set()
 
     async def _heartbeat(self, store: AsyncStore) -> None:
