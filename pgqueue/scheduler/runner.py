@@ -169,6 +169,15 @@ class Scheduler:
         if self._aps.get_job(key) is not None:
             self._aps.remove_job(key)
 
+    def _latest_due(self, key: str, slot: datetime) -> datetime:
+        """The newest slot due by now, from `slot` on. A fire that waited for the database
+        (an outage) claims that one instead of its own, so the fires that queued up
+        meanwhile become one job, for the latest slot, instead of a burst."""
+        job = self._aps.get_job(key) if self._aps is not None else None
+        if job is None:
+            return slot
+        return cron.latest_slot(job.trigger, slot, datetime.now(UTC)) or slot
+
     async def _fire(
         self, key: str, cron_expr: str | None, every_ms: int | None, tz: str, slot: datetime
     ) -> None:
@@ -176,6 +185,7 @@ class Scheduler:
         assert self._store is not None
         try:
             async with self._store.transaction() as unit:
+                slot = self._latest_due(key, slot)
                 row = await unit.run(schedule_ops.claim_slot(key, slot, cron_expr, every_ms, tz))
                 if row is None:
                     return
