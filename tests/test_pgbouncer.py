@@ -14,6 +14,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -22,6 +23,7 @@ from psycopg.conninfo import conninfo_to_dict
 from pgqueue import JobQueueManager, SyncJobQueueManager
 from pgqueue.config import Settings
 from pgqueue.db import migrate
+from pgqueue.processors import register_builtins
 from pgqueue.registry import Registry
 from pgqueue.scheduler import Scheduler
 from pgqueue.worker import Worker
@@ -187,3 +189,34 @@ def test_migrations_run_through_the_pooler(databases: Databases, bouncer: str) -
         )
     finally:
         databases.drop(name)
+
+
+async def test_report_and_cleanup_jobs_through_the_pooler(
+    bouncer_url: str, pooled: Settings, tmp_path: Path
+) -> None:
+    """The built-in processors open connections of their own; those must not prepare
+    statements or send startup options PgBouncer refuses either."""
+    settings = replace(pooled, artifacts_dir=tmp_path / "artifacts", temp_dir=tmp_path / "tmp")
+    registry = Registry()
+    register_builtins(registry)
+    async with JobQueueManager(bouncer_url, settings=settings, registry=Registry()) as manager:
+        jobs = [await manager.add_report_job("analytics", {}, attempts=1) for _ in range(3)]
+        jobs += [await manager.add_cleanup_job("expired-tokens", attempts=1) for _ in range(3)]
+        worker = Worker(bouncer_url, {"report": 1, "cleanup": 1}, registry, settings)
+        stop = asyncio.Event()
+        task = asyncio.create_task(worker.run(stop))
+        try:
+
+            async def all_finished() -> bool:
+                found = [await manager.get_job(j.queue, j.id) for j in jobs]
+                return all(
+                    f is not None and f.state.value in ("completed", "failed") for f in found
+                )
+
+            await wait_for(all_finished, timeout=60)
+        finally:
+            stop.set()
+            await task
+        for job in jobs:
+            done = await manager.get_job(job.queue, job.id)
+            assert done is not None and done.state.value == "completed", done

@@ -33,13 +33,18 @@ async def test_run_serves_api_schedules_cleanup_and_works_jobs(
             lambda: get(f"http://127.0.0.1:{port}/readyz")[0] == 200, timeout=60, interval=0.2
         )
         assert status
-        schedules = await manager.get_repeating_jobs()
-        assert {s["name"] for s in schedules} == {
-            "expired-tokens",
-            "old-logs",
-            "temp-files",
-            "old-artifacts",
-        }
+
+        # Ready means the API serves on a migrated schema; the rest starts right after.
+        async def daily_cleanup_scheduled() -> bool:
+            schedules = await manager.get_repeating_jobs()
+            return {s["name"] for s in schedules} == {
+                "expired-tokens",
+                "old-logs",
+                "temp-files",
+                "old-artifacts",
+            }
+
+        await wait_for(daily_cleanup_scheduled, timeout=30)
         job = await manager.add_cleanup_job("expired-tokens")
         done = await wait_for(lambda: _finished(manager, job.id), timeout=30)
         assert done.state is JobState.COMPLETED

@@ -15,9 +15,16 @@ from pgqueue.store.sync import execute
 Row = dict[str, Any]
 
 
+def _connect(database_url: str) -> psycopg.Connection[Row]:
+    # No prepared statements: safe behind a transaction pooler (PGQUEUE_PGBOUNCER).
+    return psycopg.connect(
+        database_url, autocommit=True, row_factory=dict_row, prepare_threshold=None
+    )
+
+
 def delete_expired_tokens(database_url: str) -> list[str]:
     """Deletes API tokens past their expiry; returns their names."""
-    with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
+    with _connect(database_url) as conn:
         rows = execute(conn, cleanup_ops.delete_expired_tokens())
     return [r["name"] for r in rows]
 
@@ -29,7 +36,7 @@ def take_old_job_logs(
     is handed to `keep` (which archives it) inside the transaction that deletes it, so a
     batch `keep` fails on stays in the table. Returns how many lines were taken."""
     taken = 0
-    with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
+    with _connect(database_url) as conn:
         while True:
             with conn.transaction():
                 rows = execute(conn, cleanup_ops.take_old_job_logs(older_than_seconds, batch))

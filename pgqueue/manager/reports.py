@@ -69,7 +69,11 @@ class ReportReader:
 @contextmanager
 def report_snapshot(database_url: str) -> Iterator[ReportReader]:
     """One read-only snapshot, so the figures of a report agree with each other."""
-    with psycopg.connect(database_url, options="-c TimeZone=UTC") as conn:
+    # No startup `options` and no prepared statements: PgBouncer in transaction mode
+    # refuses the first and cannot keep the second. The time zone is set for the
+    # transaction only, which a pooler keeps on one server session.
+    with psycopg.connect(database_url, prepare_threshold=None) as conn:
         conn.read_only = True
         conn.isolation_level = IsolationLevel.REPEATABLE_READ
+        conn.execute("SET LOCAL TimeZone = 'UTC'")
         yield ReportReader(conn)
