@@ -83,9 +83,13 @@ async def test_enqueue_work_and_inspect_through_the_pooler(
     done: list[int] = []
     async with JobQueueManager(bouncer_url, settings=pooled, registry=Registry()) as manager:
         for i in range(20):
-            await manager.add_job("email", "send", {"i": i})
+            await manager.add_job("email", "send", {"i": i}, remove_on_complete=False)
         await manager.add_bulk(
-            "email", [{"name": "send", "data": {"i": i}} for i in range(20, 300)]
+            "email",
+            [
+                {"name": "send", "data": {"i": i}, "opts": {"remove_on_complete": False}}
+                for i in range(20, 300)
+            ],
         )
         async with working(bouncer_url, recording_registry(done), pooled):
 
