@@ -224,3 +224,14 @@ async def test_report_and_cleanup_jobs_through_the_pooler(
         for job in jobs:
             done = await manager.get_job(job.queue, job.id)
             assert done is not None and done.state.value == "completed", done
+
+
+async def test_wait_for_job_through_the_pooler(bouncer_url: str, pooled: Settings) -> None:
+    """With no direct URL there is no LISTEN: waiting reads the job every poll interval."""
+    done: list[int] = []
+    async with JobQueueManager(bouncer_url, settings=pooled, registry=Registry()) as manager:
+        job = await manager.add_job("email", "send", {"i": 7})
+        async with working(bouncer_url, recording_registry(done), pooled):
+            finished = await manager.wait_for_job("email", job.id, 30)
+        assert finished.state.value == "completed"
+        assert finished.return_value == 7

@@ -70,13 +70,15 @@ class AsyncManagerBase:
         """The blocking and the asyncio waits differ in their LISTEN connection."""
         store = await self._open()
         url = await asyncio.to_thread(resolve_database_url, self._database_url)
-        return await waiting.wait_async(
-            session_url(url, self.settings) or url,
-            lambda: store.run(feature_ops.job_outcome(queue, job_id)),
-            queue,
-            job_id,
-            timeout,
-        )
+        listen = session_url(url, self.settings)
+
+        async def read() -> Job | None:
+            return await store.run(feature_ops.job_outcome(queue, job_id))
+
+        if listen is None:
+            interval = self.settings.poll_interval
+            return await waiting.poll_async(read, queue, job_id, timeout, interval)
+        return await waiting.wait_async(listen, read, queue, job_id, timeout)
 
     async def close(self) -> None:
         if self._store is not None and self._loop is asyncio.get_running_loop():

@@ -65,13 +65,15 @@ class SyncManagerBase:
         """Blocking twin of `AsyncManagerBase._wait_until_finished`."""
         store = self._open()
         url = self.database_url
-        return waiting.wait_sync(
-            session_url(url, self.settings) or url,
-            lambda: store.run(feature_ops.job_outcome(queue, job_id)),
-            queue,
-            job_id,
-            timeout,
-        )
+        listen = session_url(url, self.settings)
+
+        def read() -> Job | None:
+            return store.run(feature_ops.job_outcome(queue, job_id))
+
+        if listen is None:
+            interval = self.settings.poll_interval
+            return waiting.poll_sync(read, queue, job_id, timeout, interval)
+        return waiting.wait_sync(listen, read, queue, job_id, timeout)
 
     def close(self) -> None:
         with self._lock:

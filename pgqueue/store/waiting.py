@@ -3,11 +3,13 @@
 Completions, final failures and cancellations each send one NOTIFY naming the queue
 (one per completion batch, not per job). A waiter listens first and reads the job
 second, so a job that ends between the two is still seen; each notification for its
-queue makes it read the job again, by primary key. No polling.
+queue makes it read the job again, by primary key. No polling, unless LISTEN cannot
+work (behind a transaction pooler with no direct URL): then `poll_async`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
@@ -77,3 +79,42 @@ def wait_sync(
                 heard = list(conn.notifies(timeout=remaining, stop_after=1))
                 if any(queue in n.payload.split(" ") for n in heard):
                     break
+
+
+async def poll_async(
+    read: Callable[[], Awaitable[Job | None]],
+    queue: str,
+    job_id: str | int,
+    timeout: float,
+    interval: float,
+) -> Job:
+    """`wait_async` without LISTEN (behind a transaction pooler with no direct URL):
+    reads the job every `interval` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        done = _outcome(queue, job_id, await read())
+        if done is not None:
+            return done
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise _timed_out(queue, job_id, timeout)
+        await asyncio.sleep(min(interval, remaining))
+
+
+def poll_sync(
+    read: Callable[[], Job | None],
+    queue: str,
+    job_id: str | int,
+    timeout: float,
+    interval: float,
+) -> Job:
+    """Blocking twin of `poll_async`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        done = _outcome(queue, job_id, read())
+        if done is not None:
+            return done
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise _timed_out(queue, job_id, timeout)
+        time.sleep(min(interval, remaining))
