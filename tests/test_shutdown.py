@@ -30,9 +30,9 @@ async def test_a_wake_as_the_worker_stops_does_not_keep_it_claiming(
         worker = Worker(db_url, {"email": 1, "report": 1}, Registry(), idle)
         stop = asyncio.Event()
         run = asyncio.create_task(worker.run(stop))
-        await wait_for(lambda w=worker: w.ready.is_set())
+        await wait_for(worker.ready.is_set)
         # Each pool's first claim finds nothing; then it waits for a wake-up.
-        await wait_for(lambda w=worker: all(not p.running for p in w.pools.values()))
+        await wait_for(lambda: all(not p.running for p in worker.pools.values()))  # noqa: B023
         for pool in worker.pools.values():
             pool.wake()
         await asyncio.sleep(0)  # the pools' waits end in this iteration ...
