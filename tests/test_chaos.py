@@ -26,7 +26,7 @@ import pytest
 from pgqueue import SyncJobQueueManager
 from pgqueue.db import migrate
 from pgqueue.registry import Registry
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 from tests.pgserver import RestartableServer
 
 WORKER = [sys.executable, "-m", "pgqueue", "worker", "--queue", "chaos"]

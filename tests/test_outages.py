@@ -27,10 +27,10 @@ from pgqueue.config import Settings
 from pgqueue.db import migrate
 from pgqueue.registry import Registry
 from pgqueue.scheduler import Scheduler
-from tests.conftest import ROOT, wait_for
+from tests.dashboard_support import client_for, create_tokens, sign_in
+from tests.helpers import ROOT, wait_for
 from tests.pgbouncer import free_port
 from tests.pgserver import RestartableServer
-from tests.test_dashboard import client_for, create_tokens, sign_in
 
 PASSWORD = "s3cret-pw"
 

@@ -27,10 +27,10 @@ from pgqueue.processors import register_builtins
 from pgqueue.registry import Registry
 from pgqueue.scheduler import Scheduler
 from pgqueue.worker import Worker
-from tests.conftest import wait_for
+from tests.dashboard_support import client_for, create_tokens, sign_in
 from tests.database import Databases, with_database
+from tests.helpers import wait_for
 from tests.pgbouncer import pgbouncer
-from tests.test_dashboard import client_for, create_tokens, sign_in
 
 
 @pytest.fixture(scope="module")

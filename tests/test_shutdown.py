@@ -15,7 +15,7 @@ from dataclasses import replace
 from pgqueue.config import Settings
 from pgqueue.registry import Registry
 from pgqueue.worker import Worker
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 
 
 def worker_tasks() -> set[asyncio.Task[object]]:
