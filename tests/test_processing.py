@@ -104,9 +104,9 @@ async def test_failure_retries_with_exponential_backoff_then_fails(
     assert len(failed.stacktrace) == 3 and "ConnectionError" in failed.stacktrace[-1]
     gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert len(gaps) == 2
-    # 300 ms then 600 ms: never early, and the doubling is visible.
+    # 300 ms then 600 ms: never early. The second wait being at least 600 ms is what shows
+    # the doubling; how much later than that each attempt starts depends on the machine.
     assert gaps[0] >= 0.3 and gaps[1] >= 0.6
-    assert gaps[1] > gaps[0]
     assert [j.id for j in await manager.get_failed_jobs("email", 0, 10)] == [job.id]
 
 
