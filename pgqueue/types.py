@@ -99,3 +99,15 @@ STAT_FIELDS: Final[tuple[StatField, ...]] = (
     "waiting-children",
 )
 """The keys of `QueueStats`, in the order tables show them."""
+
+
+class MinuteMetrics(TypedDict):
+    """One minute of a queue's (or every queue's) work: jobs completed and failed in it,
+    and the median wait (ready to started) and run time in ms of the jobs that finished
+    in it (None when none did)."""
+
+    minute: datetime
+    completed: int
+    failed: int
+    wait_median_ms: float | None
+    run_median_ms: float | None

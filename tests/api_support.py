@@ -123,6 +123,7 @@ ROUTES: list[tuple[str, str, Any]] = [
     ("GET", "/api/v1/jobs/repeatable", None),
     ("DELETE", "/api/v1/jobs/repeatable/{key}", None),
     ("GET", "/api/v1/jobs/audit", None),
+    ("GET", "/api/v1/jobs/queues/email/metrics?minutes=5", None),
 ]
 
 

@@ -67,7 +67,7 @@ def test_generated_requests_never_get_a_server_error(db_url: str, settings: Sett
     with TestClient(app, raise_server_exceptions=False) as client:
         schema = schemathesis.openapi.from_dict(client.get("/api/v1/openapi.json").json())
         operations = [result.ok() for result in schema.get_all_operations()]  # type: ignore[union-attr]
-        assert len(operations) == 27
+        assert len(operations) == 28
         for operation in operations:
 
             @given(case=operation.as_strategy())

@@ -7,7 +7,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from pgqueue.api import health, openapi
 from pgqueue.api.methods import one_route_per_path
-from pgqueue.api.routes import audit, features, jobs, queues, repeatable
+from pgqueue.api.routes import audit, charts, features, jobs, queues, repeatable
 
 PREFIX = "/api/v1/jobs"
 OPENAPI_PATH = "/api/v1/openapi.json"
@@ -25,6 +25,7 @@ def api_routes() -> list[BaseRoute]:
                     *repeatable.ROUTES,
                     *audit.ROUTES,
                     *features.ROUTES,
+                    *charts.ROUTES,
                 ]
             ),
         ),

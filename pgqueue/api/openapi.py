@@ -226,6 +226,17 @@ BASE: dict[str, Any] = {
         },
         "schemas": {
             "Counts": _COUNTS,
+            "MinuteMetrics": {
+                "type": "object",
+                "required": ["minute", "completed", "failed", "waitMedianMs", "runMedianMs"],
+                "properties": {
+                    "minute": {"type": "integer", "description": "Start of the minute, ms."},
+                    "completed": {"type": "integer", "minimum": 0},
+                    "failed": {"type": "integer", "minimum": 0},
+                    "waitMedianMs": {"type": "number", "nullable": True},
+                    "runMedianMs": {"type": "number", "nullable": True},
+                },
+            },
             "JsonValue": _JSON_VALUE,
             "Retention": _RETENTION,
             "JobOptions": _JOB_OPTIONS,

@@ -22,11 +22,12 @@ from pgqueue.models import (
 )
 from pgqueue.options import JobSpec, validate_priority, validate_queue
 from pgqueue.registry import Registration
-from pgqueue.store import dashboard_ops, feature_ops, ops
+from pgqueue.store import chart_ops, dashboard_ops, feature_ops, ops
 from pgqueue.types import (
     JobOptions,
     JobOptionsWithoutPriority,
     JobOptionsWithoutTiming,
+    MinuteMetrics,
     QueueStats,
 )
 
@@ -178,6 +179,15 @@ class JobQueueManager(AsyncManagerBase):
 
     async def get_workers(self) -> list[dict[str, Any]]:
         return await self._run(ops.list_workers())
+
+    async def get_minute_metrics(
+        self, queue: str | None = None, minutes: int = core.MAX_METRIC_MINUTES
+    ) -> list[MinuteMetrics]:
+        """The last `minutes` minutes (up to a day), oldest first, for `queue` or every
+        queue together (None): jobs completed and failed, median wait and run time. They
+        are counted as jobs finish, so retention removing jobs takes nothing away."""
+        name = chart_ops.ALL_QUEUES if queue is None else validate_queue(queue)
+        return await self._run(chart_ops.minute_metrics(name, core.metric_minutes(minutes)))
 
     # --- administering -----------------------------------------------------------------
 

@@ -265,3 +265,18 @@ def flow_tree(nodes: list[FlowJob], jobs: list[Job]) -> dict[str, Any]:
         if node.parent is not None:
             trees[node.parent]["children"].append(tree)
     return trees[0]
+
+
+MAX_METRIC_MINUTES = 24 * 60
+
+
+def metric_minutes(minutes: object) -> int:
+    if (
+        isinstance(minutes, bool)
+        or not isinstance(minutes, int)
+        or not 1 <= minutes <= MAX_METRIC_MINUTES
+    ):
+        raise InvalidJobError(
+            f"minutes must be a whole number between 1 and {MAX_METRIC_MINUTES}, got {minutes!r}"
+        )
+    return minutes

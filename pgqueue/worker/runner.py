@@ -24,7 +24,7 @@ from pgqueue.config import Settings
 from pgqueue.db.availability import is_unavailable
 from pgqueue.db.connect import session_url
 from pgqueue.registry import Registry
-from pgqueue.store import notify, ops
+from pgqueue.store import chart_ops, notify, ops
 from pgqueue.store.aio import AsyncStore, open_store
 from pgqueue.worker.control import CHANNEL as CONTROL_CHANNEL
 from pgqueue.worker.control import Control
@@ -35,6 +35,8 @@ logger = logging.getLogger(__name__)
 
 PRUNE_BATCH = 5000
 RESCUE_BATCH = 5000
+FOLD_BATCH = 5000
+"""Per-minute metric deltas folded per pass (about one per statement that finished jobs)."""
 MAINTENANCE_TIMEOUT_MS = 10_000
 """No maintenance statement runs longer: each reads a bounded batch and takes well under
 a second, and one that outlives its worker must not hold a core and a snapshot."""
@@ -247,6 +249,8 @@ class Worker:
             await unit.run(ops.set_maintenance_timeout(MAINTENANCE_TIMEOUT_MS))
             rescued = await unit.run(ops.rescue(self.settings.lease_seconds, RESCUE_BATCH))
             pruned = await unit.run(ops.prune_finished(PRUNE_BATCH))
+            await unit.run(chart_ops.fold_minutes(FOLD_BATCH))
+            await unit.run(chart_ops.prune_minute_metrics(PRUNE_BATCH))
         if rescued:
             logger.warning(
                 "jobs rescued from dead workers",

@@ -50,7 +50,18 @@ mine AS MATERIALIZED (
 removed AS (
     DELETE FROM pgqueue_jobs AS j
     WHERE j.id = ANY(ARRAY(SELECT id FROM mine WHERE keep_completed = 0))
-    RETURNING j.id, j.queue
+    RETURNING j.id, j.queue, j.run_at, j.processed_at
+),
+-- Jobs kept for zero completions are deleted, never updated, so the per-minute metrics
+-- trigger (migration 0006) does not see them: they are counted here. No row, no insert.
+counted AS (
+    INSERT INTO pgqueue_minute_deltas (queue, minute, completed, failed, wait_ms, run_ms)
+    SELECT queue, date_trunc('minute', now()), count(*), 0,
+           array_agg(greatest(0, extract(epoch FROM processed_at - run_at) * 1000)::float8),
+           array_agg(greatest(0, extract(epoch FROM now() - processed_at) * 1000)::float8)
+    FROM removed
+    WHERE processed_at IS NOT NULL
+    GROUP BY queue
 ),
 updated AS (
     UPDATE pgqueue_jobs AS j
@@ -82,7 +93,17 @@ removed AS (
     USING target
     WHERE j.id = target.id AND j.lease = %(lease)s AND j.state = 'active'
       AND %(retry_in_ms)s::bigint IS NULL AND target.keep_failed = 0
-    RETURNING j.id, j.queue
+    RETURNING j.id, j.queue, j.run_at, j.processed_at
+),
+-- As in complete_jobs: a job deleted instead of marked failed is counted here.
+counted AS (
+    INSERT INTO pgqueue_minute_deltas (queue, minute, completed, failed, wait_ms, run_ms)
+    SELECT queue, date_trunc('minute', now()), 0, count(*),
+           array_agg(greatest(0, extract(epoch FROM processed_at - run_at) * 1000)::float8),
+           array_agg(greatest(0, extract(epoch FROM now() - processed_at) * 1000)::float8)
+    FROM removed
+    WHERE processed_at IS NOT NULL
+    GROUP BY queue
 ),
 updated AS (
     UPDATE pgqueue_jobs AS j

@@ -1,0 +1,40 @@
+"""Per-minute job metrics for the charts (SQL in `sql/charts.sql`, schema in 0006)."""
+
+from __future__ import annotations
+
+from pgqueue.store.ops import Op, Row
+from pgqueue.store.queries import query
+from pgqueue.types import MinuteMetrics
+
+ALL_QUEUES = "*"
+"""The series of every queue together (no queue may be named so)."""
+KEEP_SECONDS = 7 * 86_400
+
+
+def _number(value: object) -> float | None:
+    return None if value is None else float(value)  # type: ignore[arg-type]
+
+
+def minute_metrics(queue: str, minutes: int) -> Op[list[MinuteMetrics]]:
+    def read(rows: list[Row]) -> list[MinuteMetrics]:
+        return [
+            MinuteMetrics(
+                minute=row["minute"],
+                completed=int(row["completed"]),
+                failed=int(row["failed"]),
+                wait_median_ms=_number(row["wait_median_ms"]),
+                run_median_ms=_number(row["run_median_ms"]),
+            )
+            for row in rows
+        ]
+
+    return Op(query("minute_metrics"), {"queue": queue, "minutes": minutes}, read)
+
+
+def fold_minutes(limit: int) -> Op[int]:
+    """Fold closed minutes' deltas into per-minute rows; returns how many rows it wrote."""
+    return Op(query("fold_minutes"), {"limit": limit}, len)
+
+
+def prune_minute_metrics(limit: int) -> Op[int]:
+    return Op(query("prune_minute_metrics"), {"keep_seconds": KEEP_SECONDS, "limit": limit}, len)
