@@ -43,6 +43,7 @@ bench: install
 	$(BIN)/python -m benchmarks --json-out .pgqueue/bench.json
 	$(BIN)/python -m benchmarks --engine --json-out .pgqueue/bench-engine.json
 	$(BIN)/python -m benchmarks --backlog --json-out .pgqueue/bench-backlog.json
+	$(BIN)/python -m benchmarks --scale --concurrency 100 --json-out .pgqueue/bench-scale.json
 
 lint: install
 	$(BIN)/ruff check pgqueue tests alembic benchmarks tools

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from benchmarks import backlog, compare, sql, stages
+from benchmarks import backlog, compare, scale, sql, stages
 from benchmarks.environment import fresh_database, server_url, worker_process
 from pgqueue import JobQueueManager
 from pgqueue.db.connect import async_pool
@@ -82,6 +82,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="only the engine's own stages: latency, stats, maintenance, rows kept",
     )
     parser.add_argument("--json-out", metavar="FILE", help="also write the report as JSON here")
+    parser.add_argument(
+        "--scale",
+        action="store_true",
+        help="only the scale run: --scale-drains drains of --scale-jobs through one worker",
+    )
+    parser.add_argument("--scale-drains", type=int, default=10)
+    parser.add_argument("--scale-jobs", type=int, default=100_000)
     if "--quick" in (sys.argv[1:] if argv is None else argv):
         parser.set_defaults(
             repeats=1, jobs=5_000, latency_jobs=50, kept=100_000, backlog_jobs=20_000
@@ -189,6 +196,44 @@ def comparison(report: dict[str, Any]) -> str:
             f"{'' if cpu else x(mine, theirs):>13}{'' if cpu else x(mine, raw, ''):>8}"
         )
     return "\n".join(lines)
+
+
+async def run_scale(args: argparse.Namespace) -> dict[str, Any]:
+    m = {
+        "rate": Metric("drain", "jobs/s"),
+        "table_mb": Metric("jobs table + indexes after a drain", "MB"),
+        "indexes_mb": Metric("of which indexes", "MB"),
+        "dead_tuples": Metric("dead tuples after a drain", "rows"),
+        "worker_rss_mb": Metric("worker RSS after a drain", "MB"),
+    }
+    info = describe_machine(args)
+    info.update(jobs=args.scale_jobs, repeats=args.scale_drains, kept=0)
+    with server_url() as server, fresh_database(server) as url:
+        manager = JobQueueManager(url, registry=Registry())
+        probe = await stages.open_probe(url)
+        bench = stages.Bench(url, manager, probe, args.scale_jobs, args.batch)
+        version = await (await probe.execute(sql.SERVER_VERSION)).fetchone()
+        info["postgres"] = version["server_version"] if version else "?"
+        try:
+            async with (
+                manager,
+                worker_process(url, stages.DRAIN_QUEUE, args.concurrency) as proc,
+            ):
+                bench.worker_pids = frozenset({proc.pid})
+                for r in range(1, args.scale_drains + 1):
+                    after = await scale.drain_and_measure(bench, proc.pid)
+                    for name in m:
+                        value = getattr(after, name)
+                        if value is not None:
+                            m[name].samples.append(value)
+                    progress(
+                        f"[{r}/{args.scale_drains}] {after.rate:,.0f} jobs/s; table "
+                        f"{after.table_mb:.1f} MB (indexes {after.indexes_mb:.1f}), "
+                        f"{after.dead_tuples:,} dead; worker RSS {after.worker_rss_mb or 0:.1f} MB"
+                    )
+        finally:
+            await probe.close()
+    return {"info": info, "results": {k: v.summary() for k, v in m.items()}}
 
 
 async def run_backlog(args: argparse.Namespace) -> dict[str, Any]:
@@ -356,7 +401,7 @@ def describe(drain: stages.Drain) -> str:
 def number(value: float | None, unit: str) -> str:
     if value is None:
         return "-"
-    if unit in ("jobs/s", "µs"):
+    if unit in ("jobs/s", "µs", "rows"):
         return f"{value:,.0f}"
     return f"{value:.2f}"
 
@@ -389,6 +434,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
     if args.backlog:
         report = asyncio.run(run_backlog(args))
+    elif args.scale:
+        report = asyncio.run(run_scale(args))
     elif args.engine:
         report = asyncio.run(run(args))
     else:
@@ -399,7 +446,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.json:
         print(json.dumps(report, indent=2))
         return
-    if not (args.backlog or args.engine):
+    if not (args.backlog or args.engine or args.scale):
         print(comparison(report), end="\n\n")
     print(table(report))
 

@@ -18,6 +18,7 @@ MODES = {
     "compare": ["--jobs", "400", "--batch", "200", "--repeats", "1"],
     "engine": ["--engine", "--quick", "--jobs", "300", "--kept", "2000", "--latency-jobs", "5"],
     "backlog": ["--backlog", "--backlog-jobs", "600", "--batch", "300", "--repeats", "1"],
+    "scale": ["--scale", "--scale-drains", "2", "--scale-jobs", "300", "--concurrency", "50"],
 }
 
 
@@ -39,6 +40,9 @@ def test_benchmark_runs_end_to_end(mode: str, db_url: str) -> None:
         assert {"raw", "add_bulk", "drain_100", "drain_500", "drain_p2"} <= measured
     elif mode == "engine":
         assert {"add_bulk", "drain", "latency_median", "drain_kept"} <= measured
-    else:
+    elif mode == "backlog":
         assert measured == set(results)
         assert results["backlog_rate"]["samples"][0] > 0
+    else:
+        assert {"rate", "table_mb", "dead_tuples"} <= measured
+        assert len(results["table_mb"]["samples"]) == 2
