@@ -297,6 +297,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "drain_vs_raw": Metric("drain / raw loop", "ratio", 0.5),
         "latency_median": Metric("commit → start, median", "ms", 5, higher_is_better=False),
         "latency_p95": Metric("commit → start, p95", "ms"),
+        "late_median": Metric("delayed job late by, median", "ms"),
+        "late_max": Metric("delayed job late by, max", "ms", 50, False),
         "stats": Metric("get_all_queue_stats", "ms"),
         "maintenance": Metric("maintenance pass", "ms"),
         "drain_kept": Metric("drain, rows kept", "jobs/s", 21_000),
@@ -346,6 +348,13 @@ async def measure(
         m["drain_vs_raw"].samples.append(drain.rate / raw.rate)
         progress(f"[{r}/{n}] drain: {describe(drain)}")
         await stages.prune_all(store)
+        late = await stages.lateness(bench, max(args.latency_jobs // 4, 5))
+        m["late_median"].samples.append(statistics.median(late))
+        m["late_max"].samples.append(max(late))
+        progress(
+            f"[{r}/{n}] delayed jobs start {m['late_median'].samples[-1]:.1f} ms after their "
+            f"time (median), {m['late_max'].samples[-1]:.1f} ms at most"
+        )
         lat = await stages.latencies(bench, args.latency_jobs, gap=0.01)
         m["latency_median"].samples.append(statistics.median(lat))
         m["latency_p95"].samples.append(statistics.quantiles(lat, n=20)[-1])

@@ -153,6 +153,22 @@ async def latencies(bench: Bench, count: int, gap: float) -> list[float]:
     return [(r["started"] - committed[r["id"]]) * 1000 for r in rows]
 
 
+async def lateness(bench: Bench, count: int, delay_ms: int = 300) -> list[float]:
+    """Milliseconds from each delayed job's run time to its processor starting: jobs added
+    `delay_ms` ahead, a few milliseconds apart, to an idle worker."""
+    due: dict[int, float] = {}
+    for _ in range(count):
+        job = await bench.manager.add_job(
+            DRAIN_QUEUE, "stamp", delay=delay_ms, remove_on_complete=False
+        )
+        assert job.run_at is not None
+        due[int(job.id)] = job.run_at.timestamp()
+        await asyncio.sleep(0.005)
+    await bench.wait_drained(DRAIN_QUEUE)
+    cur = await bench.probe.execute(sql.STARTED_AT, {"ids": list(due)})
+    return [(r["started"] - due[r["id"]]) * 1000 for r in await cur.fetchall()]
+
+
 async def stats_ms(bench: Bench, repeats: int = 5) -> float:
     """Median milliseconds of `get_all_queue_stats`."""
     samples = []
