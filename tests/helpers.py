@@ -12,8 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pgqueue import JobQueueManager, JobState
+from pgqueue import Job, JobQueueManager, JobState
 from pgqueue.registry import Registry
+from pgqueue.types import StatField
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -75,10 +76,23 @@ async def fail_one(manager: JobQueueManager, run_worker: RunWorker, queue: str =
     registry.add(queue, "*", boom)
     job = await manager.add_job(queue, "welcome", {"to": "u@example.com"}, attempts=1)
     async with run_worker(registry, {queue: 1}):
-        await wait_for(lambda: _is_failed(manager, queue, job.id))
+        await wait_for(lambda: job_in(manager, queue, job.id, JobState.FAILED))
     return job.id
 
 
-async def _is_failed(manager: JobQueueManager, queue: str, job_id: str) -> bool:
+async def job_in(
+    manager: JobQueueManager, queue: str, job_id: str, *states: JobState
+) -> Job | None:
+    """The job once it is in one of `states`, else None: a predicate for `wait_for`."""
     job = await manager.get_job(queue, job_id)
-    return job is not None and job.state is JobState.FAILED
+    return job if job is not None and job.state in states else None
+
+
+async def finished(manager: JobQueueManager, queue: str, job_id: str) -> Job | None:
+    """The job once it has completed or failed, else None."""
+    return await job_in(manager, queue, job_id, JobState.COMPLETED, JobState.FAILED)
+
+
+async def stat_is(manager: JobQueueManager, queue: str, field: StatField, n: int) -> bool:
+    """The queue's count of `field` (waiting, completed, ...) is `n`."""
+    return (await manager.get_queue_stats(queue))[field] == n

@@ -7,12 +7,7 @@ import pytest
 
 from pgqueue import JobNotFoundError, JobQueueManager, JobState, JobStateError
 from pgqueue.registry import Registry
-from tests.helpers import RunWorker, fail_one, wait_for
-
-
-async def _state(manager: JobQueueManager, queue: str, job_id: str, state: JobState) -> bool:
-    job = await manager.get_job(queue, job_id)
-    return job is not None and job.state is state
+from tests.helpers import RunWorker, fail_one, job_in, wait_for
 
 
 async def test_retry_failed_job_runs_it_again(
@@ -30,7 +25,7 @@ async def test_retry_failed_job_runs_it_again(
     registry = Registry()
     registry.add("email", "*", lambda job: "sent")
     async with run_worker(registry, {"email": 1}):
-        await wait_for(lambda: _state(manager, "email", job_id, JobState.COMPLETED))
+        await wait_for(lambda: job_in(manager, "email", job_id, JobState.COMPLETED))
     with pytest.raises(JobStateError, match="is completed; only failed"):
         await manager.retry_job("email", job_id)
     with pytest.raises(JobNotFoundError):

@@ -10,7 +10,7 @@ from pgqueue.registry import Registry
 from pgqueue.types import STAT_FIELDS
 from pgqueue.worker import RunningJob
 from tests.api_support import Api, data_of, error_of
-from tests.helpers import RunWorker, fail_one, wait_for
+from tests.helpers import RunWorker, fail_one, job_in, wait_for
 
 Q = "/api/v1/jobs/queues"
 JOB_FIELDS = {
@@ -76,7 +76,7 @@ async def test_job_detail_has_everything_including_logs(
         "email", "welcome", {"to": "a@b.c"}, job_id="welcome-a", remove_on_complete=False
     )
     async with run_worker(registry, {"email": 1}):
-        await wait_for(lambda: _is(manager, job.id, JobState.COMPLETED))
+        await wait_for(lambda: job_in(manager, "email", job.id, JobState.COMPLETED))
     detail = data_of(await api.get(f"{Q}/email/job/{job.id}"))
     assert set(detail) == JOB_FIELDS | {"logs"}
     assert detail["id"] == job.id
@@ -92,11 +92,6 @@ async def test_job_detail_has_everything_including_logs(
     [line] = detail["logs"]
     assert line["message"] == "connecting to SMTP"
     assert detail["processedOn"] <= line["timestamp"] <= detail["finishedOn"]
-
-
-async def _is(manager: JobQueueManager, job_id: str, state: JobState) -> bool:
-    job = await manager.get_job("email", job_id)
-    return job is not None and job.state is state
 
 
 async def test_list_jobs_by_state_pages_newest_first(api: Api, manager: JobQueueManager) -> None:

@@ -20,7 +20,7 @@ from pgqueue.config import Settings
 from pgqueue.db import migrate
 from pgqueue.registry import Registry
 from tests.api_support import Api, bearer, data_of
-from tests.helpers import RunWorker, free_port, pgqueue_process, wait_for
+from tests.helpers import RunWorker, free_port, pgqueue_process, stat_is, wait_for
 
 
 async def test_health_and_readiness(api: Api, db_url: str) -> None:
@@ -51,7 +51,7 @@ async def test_metrics_describe_queues_from_the_database(
     for _ in range(2):
         await manager.add_job("email", "welcome", {}, remove_on_complete=False)
     async with run_worker(registry, {"email": 1}):
-        await wait_for(lambda: _completed(manager, 2))
+        await wait_for(lambda: stat_is(manager, "email", "completed", 2))
     await manager.add_job("report", "pipeline-report", {})
     data_of(await api.post("/api/v1/jobs/queues/report/pause"))
     response = await api.client.get("/metrics")
@@ -77,10 +77,6 @@ async def test_metrics_describe_queues_from_the_database(
         (("action", "pause_queue"), ("outcome", "success")),
     )
     assert found[action] == 1
-
-
-async def _completed(manager: JobQueueManager, n: int) -> bool:
-    return (await manager.get_queue_stats("email"))["completed"] == n
 
 
 async def test_oldest_waiting_age_grows(api: Api, manager: JobQueueManager) -> None:

@@ -16,9 +16,8 @@ import pytest
 from pgqueue import ConfigurationError, JobQueueManager, JobState
 from pgqueue.dashboard import DashboardSettings
 from pgqueue.registry import Registry
-from pgqueue.types import StatField
 from tests.dashboard_support import HOSTILE, client_for, csrf_of, sign_in
-from tests.helpers import RunWorker, wait_for
+from tests.helpers import RunWorker, stat_is, wait_for
 
 
 @pytest.fixture
@@ -153,7 +152,7 @@ async def test_overview_shows_counts_activity_and_configurable_health_warnings(
     registry.add("report", "*", lambda job: "done")
     await manager.add_job("report", "pipeline-report", {})
     async with run_worker(registry, {"report": 1}):
-        await wait_for(lambda: _count(manager, "report", "completed", 1))
+        await wait_for(lambda: stat_is(manager, "report", "completed", 1))
     await manager.add_bulk("notification", [{"name": "push", "data": {}}] * 3)
     await manager.pause_queue("cleanup")
     settings = DashboardSettings(max_waiting=2, max_failed=100)
@@ -177,10 +176,6 @@ async def test_overview_shows_counts_activity_and_configurable_health_warnings(
 def _row(html: str, queue: str) -> str:
     start = html.index(f'<tr data-queue="{queue}">')
     return html[start : html.index("</tr>", start)]
-
-
-async def _count(manager: JobQueueManager, queue: str, state: StatField, n: int) -> bool:
-    return (await manager.get_queue_stats(queue))[state] == n
 
 
 async def test_queue_page_pages_searches_and_lists_by_state(
@@ -228,8 +223,8 @@ async def test_queue_actions_pause_clean_retry_all_and_promote_all(
     await manager.add_job("email", "broken", {}, attempts=1)
     await manager.add_job("email", "welcome", {})
     async with run_worker(registry, {"email": 1}):
-        await wait_for(lambda: _count(manager, "email", "failed", 1))
-        await wait_for(lambda: _count(manager, "email", "completed", 1))
+        await wait_for(lambda: stat_is(manager, "email", "failed", 1))
+        await wait_for(lambda: stat_is(manager, "email", "completed", 1))
     await manager.add_delayed_job("email", "later", {}, 60_000)
     csrf = await sign_in(client, tokens["ops-admin"])
     back = "/admin/queues/email?state=failed&page=1"
@@ -276,7 +271,7 @@ async def test_job_page_shows_everything_and_its_actions_work(
     registry.add("email", "*", run)
     failed = await manager.add_job("email", "welcome", {"to": "u@example.com"}, attempts=1)
     async with run_worker(registry, {"email": 1}):
-        await wait_for(lambda: _count(manager, "email", "failed", 1))
+        await wait_for(lambda: stat_is(manager, "email", "failed", 1))
     csrf = await sign_in(client, tokens["ops-admin"])
     html = (await client.get(f"/admin/queues/email/jobs/{failed.id}")).text
     for expected in (

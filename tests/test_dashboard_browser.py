@@ -20,9 +20,8 @@ from playwright.async_api import Browser, Page, expect
 from pgqueue import JobQueueManager
 from pgqueue.dashboard import DashboardSettings
 from pgqueue.registry import Registry
-from pgqueue.types import StatField
 from tests.dashboard_support import HOSTILE, browser_sign_in, dashboard_app
-from tests.helpers import ROOT, RunWorker, wait_for
+from tests.helpers import ROOT, RunWorker, stat_is, wait_for
 
 # The README's screenshot. Refreshed only when asked, so a test run leaves the tree clean:
 # PGQUEUE_UPDATE_SCREENSHOTS=1 make test
@@ -91,7 +90,7 @@ async def test_sign_in_retry_a_failed_job_and_pause_a_queue(
 
     async with run_worker(registry, {"email": 1, "test": 1}):
         await wait_for(lambda: _state(manager, "email", failed.id, "failed"))
-        await wait_for(lambda: _count(manager, "test", "completed", 5))
+        await wait_for(lambda: stat_is(manager, "test", "completed", 5))
         await browser_sign_in(page, base_url, tokens["ops-admin"])
 
         rows = page.locator("table.queues tbody tr")
@@ -181,10 +180,6 @@ async def _state(manager: JobQueueManager, queue: str, job_id: str, state: str) 
     return job is not None and job.state.value == state
 
 
-async def _count(manager: JobQueueManager, queue: str, state: StatField, n: int) -> bool:
-    return (await manager.get_queue_stats(queue))[state] == n
-
-
 async def test_limits_show_what_they_hold_back_and_a_job_can_be_cancelled(
     page: Page,
     base_url: str,
@@ -213,7 +208,7 @@ async def test_limits_show_what_they_hold_back_and_a_job_can_be_cancelled(
 
     await manager.add_bulk("report", [{"name": "audit-log", "data": {}}] * 5)
     async with run_worker(registry, {"report": 2}):
-        await wait_for(lambda: _count(manager, "report", "completed", 2))
+        await wait_for(lambda: stat_is(manager, "report", "completed", 2))
         await expect(page.locator(".held-back")).to_have_text("3", timeout=15_000)
         assert (await manager.get_queue_stats("report"))["waiting"] == 3
 

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from pgqueue import JobQueueManager, JobState
-from tests.helpers import pgqueue_process, wait_for
+from tests.helpers import job_in, pgqueue_process, wait_for
 from tests.workload import RUNS_DDL, TIMINGS_DDL
 
 FAST = {
@@ -122,7 +122,7 @@ async def test_cancel_reaches_the_process_running_the_job(
     sleeper = await manager.add_job("test", "timed", {"seconds": 60}, attempts=3)
     polite = await manager.add_job("test", "polite", {"seconds": 60})
     for job in (sleeper, polite):
-        await wait_for(lambda j=job: _in_state(manager, j.id, JobState.ACTIVE), timeout=30)  # type: ignore[misc]
+        await wait_for(lambda j=job: job_in(manager, "test", j.id, JobState.ACTIVE), timeout=30)  # type: ignore[misc]
     await manager.cancel_job("test", sleeper.id, by="test")
     await manager.cancel_job("test", polite.id, by="test")
     outcomes = await wait_for(
@@ -139,11 +139,6 @@ async def test_cancel_reaches_the_process_running_the_job(
         final = await manager.wait_for_job("test", job.id, timeout=5)
         assert final.state is JobState.CANCELLED and final.cancelled_by == "test"
         assert final.attempts_made == 1
-
-
-async def _in_state(manager: JobQueueManager, job_id: str, state: JobState) -> bool:
-    job = await manager.get_job("test", job_id)
-    return job is not None and job.state is state
 
 
 async def test_a_flow_of_many_children_completes_once_across_processes(

@@ -17,8 +17,7 @@ import psycopg
 import pytest
 
 from pgqueue import JobQueueManager, JobState
-from pgqueue.types import StatField
-from tests.helpers import ROOT, pgqueue_process, wait_for
+from tests.helpers import ROOT, finished, pgqueue_process, stat_is, wait_for
 from tests.workload import RUNS_DDL
 
 pytestmark = pytest.mark.slow
@@ -89,17 +88,13 @@ async def test_two_workers_run_every_job_exactly_once(
             for i in range(400)
         ],
     )
-    await wait_for(lambda: _count(manager, "completed", 400), timeout=90, interval=0.2)
+    await wait_for(lambda: stat_is(manager, "test", "completed", 400), timeout=90, interval=0.2)
     per_job = query(db_url, "SELECT job_id, count(*) FROM test_runs GROUP BY job_id")
     assert len(per_job) == 400
     assert {n for _, n in per_job} == {1}
     assert {str(j) for j, _ in per_job} == {j.id for j in jobs}
     pids = query(db_url, "SELECT DISTINCT pid FROM test_runs")
     assert len(pids) == 2, "both processes should have taken a share"
-
-
-async def _count(manager: JobQueueManager, state: StatField, n: int) -> bool:
-    return (await manager.get_queue_stats("test"))[state] == n
 
 
 async def test_sigkilled_workers_job_is_rescued(
@@ -111,15 +106,10 @@ async def test_sigkilled_workers_job_is_rescued(
     doomed.send_signal(signal.SIGKILL)
     doomed.wait(10)
     start_worker(db_url, workers)
-    done = await wait_for(lambda: _finished(manager, job.id), timeout=60, interval=0.1)
+    done = await wait_for(lambda: finished(manager, "test", job.id), timeout=60, interval=0.1)
     assert done.state is JobState.COMPLETED
     assert done.attempts_made == 2
     assert done.return_value == "done on attempt 2"
-
-
-async def _finished(manager: JobQueueManager, job_id: str) -> object:
-    job = await manager.get_job("test", job_id)
-    return job if job is not None and job.state in (JobState.COMPLETED, JobState.FAILED) else None
 
 
 async def test_sigterm_lets_running_jobs_finish(
@@ -195,7 +185,7 @@ async def test_pause_and_resume_reach_every_worker_process(
     assert (stats["paused"], stats["completed"], stats["active"]) == (20, 0, 0)
     assert query(db_url, "SELECT count(*) FROM test_runs") == [(0,)]
     await manager.resume_queue("test")
-    await wait_for(lambda: _count(manager, "completed", 20), timeout=10)
+    await wait_for(lambda: stat_is(manager, "test", "completed", 20), timeout=10)
 
 
 def test_cli_stats_migrate_and_db(db_url: str, manager: JobQueueManager) -> None:

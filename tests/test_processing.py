@@ -14,12 +14,7 @@ from pgqueue import JobQueueManager, JobState, RunningJob, UnrecoverableError
 from pgqueue.registry import Registry
 from pgqueue.store import ops
 from pgqueue.store.sync import execute
-from tests.helpers import RunWorker, wait_for
-
-
-async def finished(manager: JobQueueManager, queue: str, job_id: str) -> Any:
-    job = await manager.get_job(queue, job_id)
-    return job if job is not None and job.state in (JobState.COMPLETED, JobState.FAILED) else None
+from tests.helpers import RunWorker, finished, stat_is, wait_for
 
 
 async def test_async_and_sync_processors_complete_with_results(
@@ -260,12 +255,8 @@ async def test_paused_queue_counts_as_paused_and_resumes(
         await asyncio.sleep(0.6)
         assert (await manager.get_queue_stats("analytics"))["paused"] == 2
         await manager.resume_queue("analytics")
-        await wait_for(lambda: _completed(manager, "analytics", 2), timeout=5)
+        await wait_for(lambda: stat_is(manager, "analytics", "completed", 2), timeout=5)
     assert "analytics" not in await manager.get_paused_queues()
-
-
-async def _completed(manager: JobQueueManager, queue: str, n: int) -> bool:
-    return (await manager.get_queue_stats(queue))["completed"] == n
 
 
 async def test_remove_on_complete_true_deletes_and_count_is_pruned(

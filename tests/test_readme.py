@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from pgqueue import JobQueueManager, JobState
-from tests.helpers import ROOT, wait_for
+from tests.helpers import ROOT, job_in, wait_for
 
 BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
 MODULE = re.compile(r"# ([\w/]+\.py)\n")
@@ -94,7 +94,9 @@ async def test_readme_processor_runs_in_a_worker(
         stderr=subprocess.DEVNULL,
     )
     try:
-        done = await wait_for(lambda: _completed(manager, job.id), timeout=60)
+        done = await wait_for(
+            lambda: job_in(manager, "analytics", job.id, JobState.COMPLETED), timeout=60
+        )
     finally:
         worker.terminate()
         worker.wait(30)
@@ -120,8 +122,3 @@ async def test_rollback_snippet_keeps_only_the_committed_job(
     assert result.returncode == 0, result.stderr
     jobs = await manager.get_jobs("email", "waiting")
     assert [(j.name, j.data) for j in jobs] == [("welcome", {"to": "new@example.com"})]
-
-
-async def _completed(manager: JobQueueManager, job_id: str) -> object:
-    job = await manager.get_job("analytics", job_id)
-    return job if job is not None and job.state is JobState.COMPLETED else None

@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 
 from pgqueue import JobQueueManager, JobState
-from tests.helpers import free_port, pgqueue_process, wait_for
+from tests.helpers import finished, free_port, pgqueue_process, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -46,7 +46,7 @@ async def test_run_serves_api_schedules_cleanup_and_works_jobs(
 
         await wait_for(daily_cleanup_scheduled, timeout=30)
         job = await manager.add_cleanup_job("expired-tokens")
-        done = await wait_for(lambda: _finished(manager, job.id), timeout=30)
+        done = await wait_for(lambda: finished(manager, "cleanup", job.id), timeout=30)
         assert done.state is JobState.COMPLETED
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -55,12 +55,6 @@ async def test_run_serves_api_schedules_cleanup_and_works_jobs(
         proc.stdout.close()
         proc.stderr.close()
     assert code == 0
-
-
-async def _finished(manager: JobQueueManager, job_id: str) -> object:
-    job = await manager.get_job("cleanup", job_id)
-    done = (JobState.COMPLETED, JobState.FAILED)
-    return job if job is not None and job.state in done else None
 
 
 def test_run_fails_clearly_when_the_port_is_taken(db_url: str) -> None:
