@@ -70,3 +70,42 @@ async def email_finished(manager: JobQueueManager, job_id: str) -> Any:
         return job if job and job.state in (JobState.COMPLETED, JobState.FAILED) else None
 
     return await wait_for(done)
+
+
+CONTEXTS: dict[str, dict[str, Any]] = {
+    "welcome": {"username": "John Doe", "dashboardUrl": "https://app.example.com/dashboard"},
+    "password-reset": {"username": "John Doe", "resetUrl": "https://app.example.com/reset/t0k"},
+    "pipeline-complete": {
+        "pipelineName": "Production Deploy",
+        "projectName": "My App",
+        "status": "SUCCESS",
+        "duration": "5m 23s",
+        "triggeredBy": "John Doe",
+        "pipelineUrl": "https://app.example.com/pipelines/123",
+    },
+    "test-results": {"projectName": "My App", "passed": 120, "failed": 3, "coverage": 87.5},
+    "deployment-notification": {
+        "projectName": "My App",
+        "environment": "production",
+        "status": "SUCCEEDED",
+        "version": "v1.4.2",
+    },
+    "alert": {"severity": "CRITICAL", "title": "Disk full", "message": "db-1 is at 99%"},
+}
+
+
+SUBJECTS = {
+    "welcome": "Welcome, John Doe!",
+    "password-reset": "Reset your password",
+    "pipeline-complete": "[SUCCESS] Production Deploy — My App",
+    "test-results": "Tests for My App: 120 passed, 3 failed",
+    "deployment-notification": "Deployment of My App to production: SUCCEEDED",
+    "alert": "[CRITICAL] Disk full",
+}
+
+
+def message_parts(message: EmailMessage) -> tuple[str, str]:
+    text = message.get_body(preferencelist=("plain",))
+    html = message.get_body(preferencelist=("html",))
+    assert text is not None and html is not None
+    return str(text.get_content()), str(html.get_content())

@@ -5,8 +5,6 @@ from __future__ import annotations
 import dataclasses
 import ssl
 from collections.abc import Iterator
-from email.message import EmailMessage
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,39 +13,19 @@ from aiosmtpd.controller import Controller
 from pgqueue import JobQueueManager
 from pgqueue.config import Settings
 from pgqueue.errors import UnrecoverableError
-from pgqueue.models import EmailJobType, JobState
+from pgqueue.models import JobState
 from pgqueue.processors.email import EmailDeferredError, render_email, send_email
-from tests.email_support import CERT, KEY, Mailbox, email_finished, email_registry
+from tests.email_support import (
+    CERT,
+    CONTEXTS,
+    KEY,
+    SUBJECTS,
+    Mailbox,
+    email_finished,
+    email_registry,
+    message_parts,
+)
 from tests.helpers import RunWorker, free_port
-
-CONTEXTS: dict[str, dict[str, Any]] = {
-    "welcome": {"username": "John Doe", "dashboardUrl": "https://app.example.com/dashboard"},
-    "password-reset": {"username": "John Doe", "resetUrl": "https://app.example.com/reset/t0k"},
-    "pipeline-complete": {
-        "pipelineName": "Production Deploy",
-        "projectName": "My App",
-        "status": "SUCCESS",
-        "duration": "5m 23s",
-        "triggeredBy": "John Doe",
-        "pipelineUrl": "https://app.example.com/pipelines/123",
-    },
-    "test-results": {"projectName": "My App", "passed": 120, "failed": 3, "coverage": 87.5},
-    "deployment-notification": {
-        "projectName": "My App",
-        "environment": "production",
-        "status": "SUCCEEDED",
-        "version": "v1.4.2",
-    },
-    "alert": {"severity": "CRITICAL", "title": "Disk full", "message": "db-1 is at 99%"},
-}
-SUBJECTS = {
-    "welcome": "Welcome, John Doe!",
-    "password-reset": "Reset your password",
-    "pipeline-complete": "[SUCCESS] Production Deploy — My App",
-    "test-results": "Tests for My App: 120 passed, 3 failed",
-    "deployment-notification": "Deployment of My App to production: SUCCEEDED",
-    "alert": "[CRITICAL] Disk full",
-}
 
 
 @pytest.fixture
@@ -70,93 +48,7 @@ def mail_settings(settings: Settings, mailbox: Mailbox) -> Settings:
     )
 
 
-def _parts(message: EmailMessage) -> tuple[str, str]:
-    text = message.get_body(preferencelist=("plain",))
-    html = message.get_body(preferencelist=("html",))
-    assert text is not None and html is not None
-    return str(text.get_content()), str(html.get_content())
-
-
 # --- rendering, no server ----------------------------------------------------------------
-
-
-@pytest.mark.parametrize("email_type", [t.value for t in EmailJobType])
-def test_each_type_renders_subject_text_and_html_from_the_guides_context(
-    email_type: str,
-) -> None:
-    email = render_email(
-        email_type, {"to": "user@example.com", "context": CONTEXTS[email_type]}, Settings()
-    )
-    assert email.subject == SUBJECTS[email_type]
-    assert email.recipients == ("user@example.com",)
-    for value in CONTEXTS[email_type].values():
-        assert str(value) in email.text
-        assert str(value) in email.html
-    assert email.html.lstrip().startswith("<!DOCTYPE html>")
-
-
-def test_hostile_context_is_escaped_in_html_and_kept_verbatim_in_text() -> None:
-    hostile = '<script>alert("x")</script>'
-    email = render_email(
-        "welcome",
-        {"to": "u@example.com", "context": {"username": hostile, "dashboardUrl": "javascript:x"}},
-        Settings(),
-    )
-    assert hostile not in email.html
-    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in email.html
-    assert 'href="javascript:x"' not in email.html
-    assert hostile in email.text
-    assert email.subject == f"Welcome, {hostile}!"
-
-
-def test_a_subject_cannot_inject_headers() -> None:
-    email = render_email(
-        "custom-email",
-        {"to": "u@example.com", "subject": "Hi\r\nBcc: victim@example.com", "body": "x"},
-        Settings(),
-    )
-    assert email.subject == "Hi Bcc: victim@example.com"
-
-
-@pytest.mark.parametrize(
-    ("name", "data", "reason"),
-    [
-        ("welcome", {"context": CONTEXTS["welcome"]}, "needs `to`"),
-        ("welcome", {"to": [], "context": CONTEXTS["welcome"]}, "needs `to`"),
-        ("welcome", {"to": "not-an-address", "context": {}}, "invalid recipient"),
-        ("welcome", {"to": ["ok@example.com", 42]}, "invalid recipient"),
-        ("welcome", {"to": "a@example.com\nBcc: b@example.com"}, "invalid recipient"),
-        ("welcome", {"to": "u@example.com", "context": {}}, "'username' is undefined"),
-        ("welcome", {"to": "u@example.com", "context": "John"}, "`context` must be an object"),
-        ("newsletter", {"to": "u@example.com"}, "unknown email type 'newsletter'"),
-        ("../welcome", {"to": "u@example.com"}, "unknown email type"),
-        ("custom-email", {"to": "u@example.com", "subject": "", "body": "x"}, "`subject`"),
-        ("welcome", ["u@example.com"], "must be an object"),
-    ],
-)
-def test_bad_email_jobs_are_unrecoverable_with_a_reason(name: str, data: Any, reason: str) -> None:
-    with pytest.raises(UnrecoverableError, match=reason.replace("(", r"\(").replace("[", r"\[")):
-        render_email(name, data, Settings())
-
-
-def test_templates_are_overridden_and_added_from_the_template_dir(tmp_path: Path) -> None:
-    own = tmp_path / "email"
-    own.mkdir()
-    (own / "welcome.html").write_text("<p>Hi {{ username }}, from us</p>")
-    (own / "digest.subject").write_text("Digest for {{ name }}")
-    (own / "digest.txt").write_text("{{ name }}")
-    (own / "digest.html").write_text("<b>{{ name }}</b>")
-    settings = Settings(template_dir=tmp_path)
-
-    welcome = render_email("welcome", {"to": "u@x.io", "context": CONTEXTS["welcome"]}, settings)
-    assert welcome.html == "<p>Hi John Doe, from us</p>"
-    assert welcome.subject == "Welcome, John Doe!"  # not overridden: the packaged one
-    digest = render_email("digest", {"to": "u@x.io", "context": {"name": "<Ann>"}}, settings)
-    assert (digest.subject, digest.text, digest.html) == (
-        "Digest for <Ann>",
-        "<Ann>",
-        "<b>&lt;Ann&gt;</b>",
-    )
 
 
 # --- sending, a real SMTP server ---------------------------------------------------------
@@ -181,7 +73,7 @@ def test_send_writes_headers_and_both_parts(mailbox: Mailbox, mail_settings: Set
     assert message["Subject"] == "[SUCCESS] Production Deploy — My App"
     assert message["Message-ID"] == "<id-1@platform.example>"
     assert message.get_content_type() == "multipart/alternative"
-    text, html = _parts(message)
+    text, html = message_parts(message)
     assert "Triggered by: John Doe" in text
     assert '<a href="https://app.example.com/pipelines/123"' in html
 
@@ -258,7 +150,7 @@ async def test_the_guides_custom_email_and_several_recipients(
     [(rcpt, message)] = mailbox.received()
     assert rcpt == ["user@example.com", "admin@example.com"]
     assert message["Subject"] == "Custom Email"
-    text, html = _parts(message)
+    text, html = message_parts(message)
     assert text.strip() == "Hello World"
     assert "<p" in html and "Hello World" in html
 
