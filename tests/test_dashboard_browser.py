@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
+import psycopg
 import pytest
 import uvicorn
 from playwright.async_api import Browser, Page, expect
@@ -261,3 +263,72 @@ async def test_a_flow_shows_its_parent_and_children_as_links(
     await expect(page).to_have_url(f"{base_url}/admin/queues/report/jobs/{parent.id}")
     await page.goto(f"{base_url}/admin/queues/report?state=waiting-children")
     await expect(page.locator("table.jobs tbody tr[data-job]")).to_have_count(1)
+
+
+# The README's picture of the charts; refreshed like the overview's.
+CHARTS_SCREENSHOT = ROOT / "docs" / "dashboard-charts.png"
+
+
+async def test_overview_and_queue_pages_chart_the_last_day_per_minute(
+    page: Page,
+    base_url: str,
+    manager: JobQueueManager,
+    run_worker: RunWorker,
+    tokens: dict[str, str],
+    db_url: str,
+) -> None:
+    def work(job: Any) -> str:
+        if job.data.get("fail"):
+            raise RuntimeError("no")
+        return "ok"
+
+    registry = Registry()
+    registry.add("test", "*", work)
+    await manager.add_bulk("test", [{"name": "unit", "data": {}}] * 6)
+    await manager.add_bulk(
+        "test", [{"name": "bad", "data": {"fail": 1}, "opts": {"attempts": 1}}] * 2
+    )
+    async with run_worker(registry, {"test": 2}):
+        await wait_for(lambda: _count(manager, "test", "completed", 6))
+        await wait_for(lambda: _count(manager, "test", "failed", 2))
+    await manager.clean_queue("test", 0, "completed")  # retention takes nothing from charts
+
+    await browser_sign_in(page, base_url, tokens["ops-admin"])
+    for path in ("/admin/", "/admin/queues/test"):
+        await page.goto(f"{base_url}{path}")
+        charts = page.locator("section.charts svg.chart")
+        await expect(charts).to_have_count(3)
+        for key in ("jobs", "wait", "run"):
+            await expect(page.locator(f'svg[data-chart="{key}"]')).to_be_visible()
+        jobs = page.locator('svg[data-chart="jobs"]')
+        await expect(jobs.locator("desc")).to_have_text(
+            re.compile(r"^6 completed and 2 failed; at most 8 in one minute$")
+        )
+        # The bars sit at the right end: the jobs finished in the last minute or two.
+        assert await jobs.locator("rect.completed").count() >= 1
+        assert await jobs.locator("rect.failed").count() >= 1
+        box = await jobs.bounding_box()
+        bar = await jobs.locator("rect.completed").last.bounding_box()
+        assert box is not None and bar is not None
+        assert bar["x"] > box["x"] + box["width"] * 0.95 and bar["height"] > 10
+        assert await page.locator('svg[data-chart="run"] rect.median').count() >= 1
+        assert await page.locator("script[src*='http']").count() == 0
+
+    if os.environ.get("PGQUEUE_UPDATE_SCREENSHOTS"):
+        # For the picture only: a made-up day of history, so the README shows a chart
+        # with a shape. The assertions above ran on real jobs alone.
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            conn.execute(
+                """
+                INSERT INTO pgqueue_minute_deltas
+                    (queue, minute, completed, failed, wait_ms, run_ms)
+                SELECT 'test', date_trunc('minute', now()) - m * interval '1 minute',
+                       (40 + 30 * sin(m / 90.0))::int, (m % 97 = 0)::int * 6,
+                       ARRAY[(200 + 150 * sin(m / 60.0))::float8],
+                       ARRAY[(900 + 400 * cos(m / 120.0))::float8]
+                FROM generate_series(2, 1439) AS m
+                """
+            )
+        await page.goto(f"{base_url}/admin/")
+        await expect(page.locator("section.charts")).to_be_visible()
+        CHARTS_SCREENSHOT.write_bytes(await page.locator("section.charts").screenshot())

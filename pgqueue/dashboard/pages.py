@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from starlette.responses import Response
 
+from pgqueue.dashboard import charts
 from pgqueue.dashboard.health import health_warnings
 from pgqueue.dashboard.web import View
 from pgqueue.errors import InvalidJobError
@@ -15,6 +16,7 @@ from pgqueue.models import JobState
 from pgqueue.types import QueueStats
 
 STATES = [s.value for s in JobState]
+CHART_MINUTES = 24 * 60
 CLEANABLE = ["completed", "failed", "waiting", "delayed", "paused", "cancelled"]
 
 
@@ -28,8 +30,11 @@ class QueueRow:
 
 async def overview(view: View) -> Response:
     manager = view.manager
-    stats, paused, activity = await asyncio.gather(
-        manager.get_all_queue_stats(), manager.get_paused_queues(), manager.get_queue_activity()
+    stats, paused, activity, minutes = await asyncio.gather(
+        manager.get_all_queue_stats(),
+        manager.get_paused_queues(),
+        manager.get_queue_activity(),
+        manager.get_minute_metrics(None, CHART_MINUTES),
     )
     rows = [
         QueueRow(name, counts, name in paused, activity.get(name, IDLE))
@@ -37,7 +42,13 @@ async def overview(view: View) -> Response:
     ]
     settings = view.settings
     warnings = health_warnings(stats, settings.max_failed, settings.max_waiting)
-    return view.render("overview.html", queues=rows, warnings=warnings, states=STATES)
+    return view.render(
+        "overview.html",
+        queues=rows,
+        warnings=warnings,
+        states=STATES,
+        charts=charts.build(minutes),
+    )
 
 
 def _page_number(view: View) -> int:
@@ -60,11 +71,12 @@ async def queue(view: View) -> Response:
             listing = manager.search_jobs(name, search, start, start + size)
         else:
             listing = manager.get_jobs(name, state, start, start + size)
-        counts, paused, jobs, limits = await asyncio.gather(
+        counts, paused, jobs, limits, minutes = await asyncio.gather(
             manager.get_queue_stats(name),
             manager.get_paused_queues(),
             listing,
             manager.get_queue_limits(name),
+            manager.get_minute_metrics(name, CHART_MINUTES),
         )
     except InvalidJobError as exc:
         return bad_request(view, str(exc))
@@ -81,6 +93,7 @@ async def queue(view: View) -> Response:
         states=STATES,
         cleanable=CLEANABLE,
         limits=limits.get(name),
+        charts=charts.build(minutes),
     )
 
 
