@@ -156,6 +156,36 @@ _JOB_OPTIONS: dict[str, Any] = {
     },
 }
 
+_QUEUE_SCHEMA = {
+    "type": "string",
+    "pattern": f"^{QUEUE_NAME_PATTERN}$",
+    "minLength": 1,
+    "maxLength": 128,
+}
+_NAME_SCHEMA = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": MAX_NAME_LENGTH,
+    "pattern": _NAME_PATTERN,
+    "description": "Not blank; no NUL character.",
+}
+_FAIL_PARENT = {
+    "type": "boolean",
+    "description": "Whether this job failing for good fails its parent (default true).",
+}
+_FLOW_OPTIONS: dict[str, Any] = {
+    **copy.deepcopy(_JOB_OPTIONS),
+    "description": "A job's options (no jobId: a flow's jobs take none), and failParentOnFailure.",
+}
+for _key in ("jobId", "job_id"):
+    del _FLOW_OPTIONS["properties"][_key]
+_FLOW_OPTIONS["properties"].update(
+    {"failParentOnFailure": _FAIL_PARENT, "fail_parent_on_failure": _FAIL_PARENT}
+)
+_FLOW_OPTIONS["not"]["anyOf"] = [
+    clause for clause in _FLOW_OPTIONS["not"]["anyOf"] if "jobId" not in clause["required"]
+] + [{"required": ["failParentOnFailure", "fail_parent_on_failure"]}]
+
 _ERROR = {
     "description": "The error envelope.",
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
@@ -311,23 +341,23 @@ BASE: dict[str, Any] = {
             "FlowNode": {
                 "type": "object",
                 "required": ["queue", "name"],
+                "additionalProperties": False,
+                "description": (
+                    "A job and its children, nested at most 100 levels and 10000 jobs deep."
+                ),
                 "properties": {
-                    "queue": {"type": "string"},
-                    "name": {"type": "string"},
-                    "data": {},
-                    "opts": {
-                        "type": "object",
-                        "description": (
-                            "The options of adding a job (no jobId), and "
-                            "failParentOnFailure (default true)."
-                        ),
-                    },
+                    "queue": _QUEUE_SCHEMA,
+                    "name": _NAME_SCHEMA,
+                    "data": {"$ref": "#/components/schemas/JsonValue"},
+                    "opts": {"$ref": "#/components/schemas/FlowOptions"},
                     "children": {
                         "type": "array",
+                        "nullable": True,
                         "items": {"$ref": "#/components/schemas/FlowNode"},
                     },
                 },
             },
+            "FlowOptions": _FLOW_OPTIONS,
             "Error": {
                 "type": "object",
                 "properties": {

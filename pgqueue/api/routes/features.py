@@ -199,10 +199,14 @@ def _flow_input(call: Call, node: object, where: str, depth: int = 0) -> dict[st
     extra: dict[str, Any] = {}
     if isinstance(raw_opts, dict):
         raw_opts = dict(raw_opts)
+        if all(name in raw_opts for name in FLOW_OPTIONS):
+            raise ApiError(422, f"{where}.opts: give failParentOnFailure once, in one spelling")
         for name in FLOW_OPTIONS:
             if name in raw_opts:
                 extra["fail_parent_on_failure"] = raw_opts.pop(name)
-    children = node.get("children") or []
+    children = node.get("children")
+    if children is None:
+        children = []
     if not isinstance(children, list):
         raise ApiError(422, f"{where}.children must be a list")
     return {
