@@ -289,8 +289,8 @@ async def test_overview_and_queue_pages_chart_the_last_day_per_minute(
         "test", [{"name": "bad", "data": {"fail": 1}, "opts": {"attempts": 1}}] * 2
     )
     async with run_worker(registry, {"test": 2}):
-        await wait_for(lambda: _count(manager, "test", "completed", 6))
-        await wait_for(lambda: _count(manager, "test", "failed", 2))
+        await wait_for(lambda: stat_is(manager, "test", "completed", 6))
+        await wait_for(lambda: stat_is(manager, "test", "failed", 2))
     await manager.clean_queue("test", 0, "completed")  # retention takes nothing from charts
 
     await browser_sign_in(page, base_url, tokens["ops-admin"])
