@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import psycopg
+import pytest
 from psycopg.rows import dict_row
 
+from pgqueue.config import Settings
+from pgqueue.registry import Registry
 from pgqueue.store import ops
 from pgqueue.store.sync import execute
+from pgqueue.worker import runner
+from tests.helpers import RunWorker, wait_for
 
 # name, state, keep_completed, keep_completed_age, keep_failed, finished this long ago
 ROWS = (
@@ -61,3 +66,22 @@ def test_prune_leaves_jobs_kept_forever_alone(db_url: str) -> None:
             cur.executemany(INSERT, [r for r in ROWS if r[0] == "forever"])
         assert prune(conn, limit=100) == 0
         assert conn.execute("SELECT count(*) AS n FROM pgqueue_jobs").fetchone() == {"n": 5}
+
+
+async def test_worker_keeps_pruning_while_a_batch_is_not_enough(
+    db_url: str, run_worker: RunWorker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Retention must keep up with any drain: a pass that deleted a full batch is followed
+    by another at once, not after the maintenance interval (2 s here, 8 passes needed)."""
+    monkeypatch.setattr(runner, "PRUNE_BATCH", 5)
+    with psycopg.connect(db_url, autocommit=True, row_factory=dict_row) as conn:
+        with conn.cursor() as cur:
+            cur.executemany(INSERT, [("count", "completed", 0, None, None, "1 minute")] * 40)
+        slow_passes = Settings(lease_seconds=6.0, heartbeat_seconds=0.5, poll_interval=0.2)
+        async with run_worker(Registry(), {"test": 1}, slow_passes):
+            await wait_for(lambda: _left(conn) == 0, timeout=8.0)
+
+
+def _left(conn: psycopg.Connection[dict[str, object]]) -> object:
+    row = conn.execute("SELECT count(*) AS n FROM pgqueue_jobs").fetchone()
+    return None if row is None else row["n"]

@@ -235,17 +235,23 @@ class Worker:
                 log_failure("heartbeat failed", "heartbeat_failed", exc)
 
     async def _maintain(self, store: AsyncStore) -> None:
+        """A pass every few seconds; while retention has more than a batch to delete,
+        the next pass follows at once. Each pass is a short transaction of its own, so
+        retention keeps up with any drain rate without holding a snapshot for long."""
         interval = max(min(self.settings.lease_seconds / 3, 10.0), 0.2)
-        while not await self._pause(interval):
+        behind = False
+        while not await self._pause(0 if behind else interval):
             try:
-                await self.maintenance_pass(store)
+                behind = await self.maintenance_pass(store) >= PRUNE_BATCH
             except Exception as exc:
+                behind = False
                 log_failure("maintenance failed", "maintenance_failed", exc)
 
-    async def maintenance_pass(self, store: AsyncStore) -> None:
+    async def maintenance_pass(self, store: AsyncStore) -> int:
+        """One pass; returns how many finished jobs retention deleted."""
         async with store.transaction() as unit:
             if not await unit.run(ops.try_maintenance_lock()):
-                return
+                return 0
             await unit.run(ops.set_maintenance_timeout(MAINTENANCE_TIMEOUT_MS))
             rescued = await unit.run(ops.rescue(self.settings.lease_seconds, RESCUE_BATCH))
             pruned = await unit.run(ops.prune_finished(PRUNE_BATCH))
@@ -258,6 +264,7 @@ class Worker:
             )
         if pruned:
             logger.debug("finished jobs pruned", extra={"action": "jobs_pruned", "jobs": pruned})
+        return pruned
 
 
 def log_failure(message: str, action: str, exc: Exception) -> None:
