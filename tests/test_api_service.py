@@ -113,6 +113,7 @@ async def test_openapi_describes_every_route(api: Api) -> None:
         ("GET", "/api/v1/jobs/queues/{queue}/job/{id}/wait"),
         ("GET", "/api/v1/jobs/queues/{queue}/job/{id}/children"),
         ("GET", "/api/v1/jobs/queues/{queue}/limits"),
+        ("GET", "/api/v1/jobs/queues/{queue}/metrics"),
         ("PUT", "/api/v1/jobs/queues/{queue}/rate-limit"),
         ("PUT", "/api/v1/jobs/queues/{queue}/global-concurrency"),
         ("POST", "/api/v1/jobs/flows"),

@@ -1,22 +1,39 @@
 -- name: queue_activity
 -- What the dashboard's overview shows beside the counts: how long the oldest ready job
 -- of each queue has waited (since it became ready, or since it was added for a LIFO job,
--- whose run time is a sort key in the past), and how many jobs finished in the last `window_seconds`.
--- Only ready rows (the partial ready index) and recently finished rows (the
--- (queue, state, finished_at) index) are read. Finished jobs pruned by
--- remove_on_complete / remove_on_fail are no longer rows, so they are not counted.
-SELECT j.queue,
-       extract(epoch FROM now() - min(greatest(j.run_at, j.created_at)) FILTER (
-           WHERE pgqueue_job_state(j.state, j.run_at, coalesce(q.paused, false)) = 'waiting'
-       ))::float8 AS oldest_waiting_seconds,
-       count(*) FILTER (WHERE j.state = 'completed') AS completed_recently,
-       count(*) FILTER (WHERE j.state = 'failed') AS failed_recently
-FROM pgqueue_jobs AS j
-LEFT JOIN pgqueue_queues AS q ON q.name = j.queue
-WHERE (j.state = 'waiting' AND j.run_at <= now())
-   OR (j.state IN ('completed', 'failed')
-       AND j.finished_at >= now() - %(window_seconds)s * interval '1 second')
-GROUP BY j.queue;
+-- whose run time is a sort key in the past), and how many jobs finished in the last
+-- `window_seconds`, to the minute. Only ready rows (the partial ready index) are read for
+-- the first; the second comes from the per-minute metrics (migration 0006), counted as
+-- jobs finish, so jobs retention has since removed still count.
+WITH ready AS (
+    SELECT j.queue,
+           extract(epoch FROM now() - min(greatest(j.run_at, j.created_at)) FILTER (
+               WHERE pgqueue_job_state(j.state, j.run_at, coalesce(q.paused, false)) = 'waiting'
+           ))::float8 AS oldest_waiting_seconds
+    FROM pgqueue_jobs AS j
+    LEFT JOIN pgqueue_queues AS q ON q.name = j.queue
+    WHERE j.state = 'waiting' AND j.run_at <= now()
+    GROUP BY j.queue
+),
+finished AS (
+    SELECT f.queue, sum(f.completed) AS completed, sum(f.failed) AS failed
+    FROM (
+        SELECT m.queue, m.completed, m.failed
+        FROM pgqueue_minute_metrics AS m
+        WHERE m.minute >= date_trunc('minute', now() - %(window_seconds)s * interval '1 second')
+          AND m.queue <> '*'
+        UNION ALL
+        SELECT d.queue, d.completed, d.failed
+        FROM pgqueue_minute_deltas AS d
+        WHERE d.minute >= date_trunc('minute', now() - %(window_seconds)s * interval '1 second')
+    ) AS f
+    GROUP BY f.queue
+)
+SELECT coalesce(r.queue, f.queue) AS queue, r.oldest_waiting_seconds,
+       coalesce(f.completed, 0) AS completed_recently,
+       coalesce(f.failed, 0) AS failed_recently
+FROM ready AS r
+FULL JOIN finished AS f ON f.queue = r.queue;
 
 -- name: search_jobs
 -- The queue page's search box: a job by its id or key, or every job whose name contains
