@@ -205,6 +205,8 @@ def test_flows_are_validated_whole_before_anything_is_written(
     bad_trees: list[Any] = [
         [],
         {"queue": "report", "name": "p", "children": "no"},
+        {"queue": "report", "name": "p", "children": {}},
+        {"queue": "report", "name": "p", "opts": "fast"},
         {"queue": "report", "name": "p", "children": [{"queue": "test", "name": ""}]},
         {"queue": "report", "name": "p", "children": [{"queue": "test", "name": "x", "y": 1}]},
         {"queue": "report", "name": "p", "opts": {"job_id": "k"}},

@@ -228,10 +228,14 @@ def flow_nodes(settings: Settings, tree: object) -> list[FlowJob]:
         unknown = set(item) - FLOW_KEYS
         if unknown:
             raise InvalidJobError(f"{where} has unknown keys: {sorted(unknown)}")
-        children = item.get("children") or []
+        children = item.get("children")
+        children = [] if children is None else children
         if not isinstance(children, list):
             raise InvalidJobError(f"{where}: children must be a list")
-        opts = dict(item.get("opts") or {})
+        raw_opts = item.get("opts")
+        if raw_opts is not None and not isinstance(raw_opts, Mapping):
+            raise InvalidJobError(f"{where}: opts must be a mapping")
+        opts = dict(raw_opts or {})
         fail_parent = opts.pop("fail_parent_on_failure", opts.pop("failParentOnFailure", True))
         if not isinstance(fail_parent, bool):
             raise InvalidJobError(f"{where}: fail_parent_on_failure must be true or false")
