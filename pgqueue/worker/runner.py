@@ -16,6 +16,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
@@ -63,6 +64,8 @@ class Worker:
         self.pools: dict[str, QueuePool] = {}
         self._hard_stop = asyncio.Event()
         self._stopping = asyncio.Event()
+        self._connected_since: float | None = None
+        """Monotonic time since which this worker's heartbeats have reached the database."""
         self.ready = asyncio.Event()
 
     def stop_now(self) -> None:
@@ -89,6 +92,7 @@ class Worker:
         await store.run(
             ops.register_worker(self.id, socket.gethostname(), os.getpid(), list(self.queues))
         )
+        self._connected_since = time.monotonic()
         finisher.start()
         for queue, concurrency in self.queues.items():
             self.pools[queue] = QueuePool(
@@ -218,6 +222,8 @@ class Worker:
         while not await self._pause(self.settings.heartbeat_seconds):
             try:
                 alive = await store.run(ops.heartbeat(self.id))
+                if self._connected_since is None:
+                    self._connected_since = time.monotonic()
                 if not alive:
                     # Declared dead (e.g. paused past the lease): our jobs were rescued and
                     # our late writes are refused by their lease. Rejoin as a live worker.
@@ -232,6 +238,8 @@ class Worker:
                 await self._control.refresh_limits()
                 await self._control.check_running()
             except Exception as exc:
+                if is_unavailable(exc):
+                    self._connected_since = None
                 log_failure("heartbeat failed", "heartbeat_failed", exc)
 
     async def _maintain(self, store: AsyncStore) -> None:
@@ -242,18 +250,34 @@ class Worker:
         behind = False
         while not await self._pause(0 if behind else interval):
             try:
-                behind = await self.maintenance_pass(store) >= PRUNE_BATCH
+                behind = await self.maintenance_pass(store, rescue=self._may_rescue()) >= (
+                    PRUNE_BATCH
+                )
             except Exception as exc:
                 behind = False
+                if is_unavailable(exc):
+                    self._connected_since = None
                 log_failure("maintenance failed", "maintenance_failed", exc)
 
-    async def maintenance_pass(self, store: AsyncStore) -> int:
+    def _may_rescue(self) -> bool:
+        """Declare other workers dead only after this one has reached the database for a
+        whole lease. After an outage every worker's heartbeat is old, the living's too:
+        rescuing then would run their jobs twice. A lease after reconnecting, every
+        living worker has beaten again and only the dead are left behind."""
+        since = self._connected_since
+        return since is not None and time.monotonic() - since >= self.settings.lease_seconds
+
+    async def maintenance_pass(self, store: AsyncStore, *, rescue: bool = True) -> int:
         """One pass; returns how many finished jobs retention deleted."""
         async with store.transaction() as unit:
             if not await unit.run(ops.try_maintenance_lock()):
                 return 0
             await unit.run(ops.set_maintenance_timeout(MAINTENANCE_TIMEOUT_MS))
-            rescued = await unit.run(ops.rescue(self.settings.lease_seconds, RESCUE_BATCH))
+            rescued = (
+                await unit.run(ops.rescue(self.settings.lease_seconds, RESCUE_BATCH))
+                if rescue
+                else []
+            )
             pruned = await unit.run(ops.prune_finished(PRUNE_BATCH))
             await unit.run(chart_ops.fold_minutes(FOLD_BATCH))
             await unit.run(chart_ops.prune_minute_metrics(PRUNE_BATCH))
