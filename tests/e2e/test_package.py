@@ -13,7 +13,7 @@ import pytest
 
 import pgqueue
 from pgqueue import JobState
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 
 def test_version_and_license_come_from_the_package_metadata() -> None:

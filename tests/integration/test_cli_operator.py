@@ -20,7 +20,7 @@ from pgqueue.cli.common import main_group
 from pgqueue.cli.params import parse_duration
 from pgqueue.registry import Registry
 from tests.cli_support import Cli, failed, ok
-from tests.conftest import ROOT, RunWorker, wait_for
+from tests.helpers import ROOT, RunWorker, wait_for
 
 
 def test_version_comes_from_the_package_metadata(cli: Cli) -> None:

@@ -140,7 +140,7 @@ def test_schemathesis_with_every_check_finds_nothing(
                 "1",
                 "--no-color",
                 # The long poll holds a request up to a minute by design; it is tested
-                # in tests/test_cancel_wait.py.
+                # in tests/integration/test_cancel_wait.py.
                 "--exclude-path-regex",
                 "/wait$",
             ],

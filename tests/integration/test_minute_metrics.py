@@ -15,7 +15,7 @@ from pgqueue.store import chart_ops
 from pgqueue.store.sync import execute
 from pgqueue.types import MinuteMetrics
 from tests.api_support import Api, data_of, error_of
-from tests.conftest import RunWorker, wait_for
+from tests.helpers import RunWorker, wait_for
 
 
 def ms(later: datetime | None, earlier: datetime | None) -> float:
