@@ -92,6 +92,7 @@ def async_pool(
     pgbouncer: bool = False,
     check: bool = True,
     timeout: float = 30.0,
+    reconnect_timeout: float = RECONNECT_SECONDS,
     name: str | None = None,
 ) -> AsyncConnectionPool:
     """An unopened pool; the caller opens it (`await pool.open()`) inside its loop.
@@ -112,7 +113,7 @@ def async_pool(
         open=False,
         check=AsyncConnectionPool.check_connection if check else None,
         timeout=timeout,
-        reconnect_timeout=RECONNECT_SECONDS,
+        reconnect_timeout=reconnect_timeout,
         name=name,
     )
 
@@ -125,6 +126,7 @@ def sync_pool(
     pgbouncer: bool = False,
     check: bool = True,
     timeout: float = 30.0,
+    reconnect_timeout: float = RECONNECT_SECONDS,
     name: str | None = None,
 ) -> ConnectionPool:
     """Blocking twin of `async_pool`."""
@@ -137,7 +139,7 @@ def sync_pool(
         open=False,
         check=ConnectionPool.check_connection if check else None,
         timeout=timeout,
-        reconnect_timeout=RECONNECT_SECONDS,
+        reconnect_timeout=reconnect_timeout,
         name=name,
     )
 

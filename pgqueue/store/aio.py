@@ -12,7 +12,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from pgqueue.config import Settings
 from pgqueue.db.availability import is_unavailable, unavailable_error
-from pgqueue.db.connect import async_pool
+from pgqueue.db.connect import RECONNECT_SECONDS, async_pool
 from pgqueue.store.external import SAVEPOINT, async_driver_connection
 from pgqueue.store.ops import CopyOp, Op
 
@@ -130,6 +130,8 @@ async def open_store(
     check: bool = True,
     wait: bool = True,
     open_timeout: float = 10.0,
+    borrow_timeout: float = 30.0,
+    reconnect_timeout: float | None = None,
     name: str | None = None,
 ) -> AsyncStore:
     """A store on a new pool, set up for a transaction pooler when `settings` say so.
@@ -144,6 +146,8 @@ async def open_store(
         max_size=max_size,
         pgbouncer=settings.pgbouncer,
         check=check,
+        timeout=borrow_timeout,
+        reconnect_timeout=reconnect_timeout or RECONNECT_SECONDS,
         name=name,
     )
     try:

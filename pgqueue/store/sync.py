@@ -14,7 +14,7 @@ from psycopg_pool import ConnectionPool
 
 from pgqueue.config import Settings
 from pgqueue.db.availability import is_unavailable, unavailable_error
-from pgqueue.db.connect import sync_pool
+from pgqueue.db.connect import RECONNECT_SECONDS, sync_pool
 from pgqueue.store.external import SAVEPOINT, sync_driver_connection
 from pgqueue.store.ops import CopyOp, Op
 
@@ -132,6 +132,8 @@ def open_store(
     check: bool = True,
     wait: bool = True,
     open_timeout: float = 10.0,
+    borrow_timeout: float = 30.0,
+    reconnect_timeout: float | None = None,
     name: str | None = None,
 ) -> SyncStore:
     """A store on a new pool, set up for a transaction pooler when `settings` say so.
@@ -146,6 +148,8 @@ def open_store(
         max_size=max_size,
         pgbouncer=settings.pgbouncer,
         check=check,
+        timeout=borrow_timeout,
+        reconnect_timeout=reconnect_timeout or RECONNECT_SECONDS,
         name=name,
     )
     try:

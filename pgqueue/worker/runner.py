@@ -42,6 +42,7 @@ MAINTENANCE_TIMEOUT_MS = 10_000
 """No maintenance statement runs longer: each reads a bounded batch and takes well under
 a second, and one that outlives its worker must not hold a core and a snapshot."""
 LOOP_STOP_SECONDS = 5.0
+RECONNECT_WITHIN = 2.0
 UNRECORDED_PER_SLOT = 2
 """A worker holds at most this many claimed-but-unrecorded jobs per slot (backpressure)."""
 
@@ -66,6 +67,7 @@ class Worker:
         self._stopping = asyncio.Event()
         self._connected_since: float | None = None
         """Monotonic time since which this worker's heartbeats have reached the database."""
+        self._last_beat: float | None = None
         self.ready = asyncio.Event()
 
     def stop_now(self) -> None:
@@ -83,6 +85,11 @@ class Worker:
             max_size=4 + len(self.queues),
             check=False,
             open_timeout=settings.connect_timeout,
+            # After an outage the pool's background reconnects back off exponentially;
+            # short limits make it give up and reconnect on the next statement instead,
+            # so a worker is back within seconds of the server and its heartbeat with it.
+            borrow_timeout=RECONNECT_WITHIN,
+            reconnect_timeout=RECONNECT_WITHIN,
             name="pgqueue-worker",
         )
         finisher = Finisher(store, limit=UNRECORDED_PER_SLOT * sum(self.queues.values()))
@@ -92,7 +99,7 @@ class Worker:
         await store.run(
             ops.register_worker(self.id, socket.gethostname(), os.getpid(), list(self.queues))
         )
-        self._connected_since = time.monotonic()
+        self._beat()
         finisher.start()
         for queue, concurrency in self.queues.items():
             self.pools[queue] = QueuePool(
@@ -222,8 +229,7 @@ class Worker:
         while not await self._pause(self.settings.heartbeat_seconds):
             try:
                 alive = await store.run(ops.heartbeat(self.id))
-                if self._connected_since is None:
-                    self._connected_since = time.monotonic()
+                self._beat()
                 if not alive:
                     # Declared dead (e.g. paused past the lease): our jobs were rescued and
                     # our late writes are refused by their lease. Rejoin as a live worker.
@@ -238,8 +244,6 @@ class Worker:
                 await self._control.refresh_limits()
                 await self._control.check_running()
             except Exception as exc:
-                if is_unavailable(exc):
-                    self._connected_since = None
                 log_failure("heartbeat failed", "heartbeat_failed", exc)
 
     async def _maintain(self, store: AsyncStore) -> None:
@@ -250,32 +254,44 @@ class Worker:
         behind = False
         while not await self._pause(0 if behind else interval):
             try:
-                behind = await self.maintenance_pass(store, rescue=self._may_rescue()) >= (
-                    PRUNE_BATCH
-                )
+                behind = await self.maintenance_pass(store) >= PRUNE_BATCH
             except Exception as exc:
                 behind = False
-                if is_unavailable(exc):
-                    self._connected_since = None
                 log_failure("maintenance failed", "maintenance_failed", exc)
 
-    def _may_rescue(self) -> bool:
-        """Declare other workers dead only after this one has reached the database for a
-        whole lease. After an outage every worker's heartbeat is old, the living's too:
-        rescuing then would run their jobs twice. A lease after reconnecting, every
-        living worker has beaten again and only the dead are left behind."""
-        since = self._connected_since
-        return since is not None and time.monotonic() - since >= self.settings.lease_seconds
+    def _beat(self) -> None:
+        """A heartbeat got through. One after a long silence (an outage: the statement
+        waited for a connection, or failed) starts a new run of beats."""
+        now = time.monotonic()
+        gap = max(self.settings.lease_seconds / 2, 2 * self.settings.heartbeat_seconds)
+        if self._last_beat is None or now - self._last_beat > gap:
+            self._connected_since = now
+        self._last_beat = now
 
-    async def maintenance_pass(self, store: AsyncStore, *, rescue: bool = True) -> int:
+    def _may_rescue(self) -> bool:
+        """Declare other workers dead only while this one's own heartbeats have been
+        getting through, without a long gap, for a whole lease. After an outage every
+        worker's heartbeat is old, the living's too: rescuing then would run their jobs
+        twice. A lease after reconnecting, every living worker has beaten again."""
+        if self._last_beat is None or self._connected_since is None:
+            return False
+        now = time.monotonic()
+        gap = max(self.settings.lease_seconds / 2, 2 * self.settings.heartbeat_seconds)
+        return (
+            now - self._last_beat <= gap
+            and now - self._connected_since >= self.settings.lease_seconds
+        )
+
+    async def maintenance_pass(self, store: AsyncStore) -> int:
         """One pass; returns how many finished jobs retention deleted."""
         async with store.transaction() as unit:
             if not await unit.run(ops.try_maintenance_lock()):
                 return 0
             await unit.run(ops.set_maintenance_timeout(MAINTENANCE_TIMEOUT_MS))
+            # Decided now, holding a connection: the pass may have waited out an outage.
             rescued = (
                 await unit.run(ops.rescue(self.settings.lease_seconds, RESCUE_BATCH))
-                if rescue
+                if self._may_rescue()
                 else []
             )
             pruned = await unit.run(ops.prune_finished(PRUNE_BATCH))
