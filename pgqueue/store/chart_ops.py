@@ -1,4 +1,4 @@
-"""Per-minute job metrics for the charts (SQL in `sql/charts.sql`, schema in 0006)."""
+"""Per-minute job metrics for the charts (SQL in `sql/charts.sql`, schema in 0010)."""
 
 from __future__ import annotations
 

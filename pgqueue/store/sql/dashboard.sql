@@ -3,7 +3,7 @@
 -- of each queue has waited (since it became ready, or since it was added for a LIFO job,
 -- whose run time is a sort key in the past), and how many jobs finished in the last
 -- `window_seconds`, to the minute. Only ready rows (the partial ready index) are read for
--- the first; the second comes from the per-minute metrics (migration 0006), counted as
+-- the first; the second comes from the per-minute metrics (migration 0010), counted as
 -- jobs finish, so jobs retention has since removed still count.
 WITH ready AS (
     SELECT j.queue,

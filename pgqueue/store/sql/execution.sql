@@ -27,7 +27,7 @@ RETURNING j.id, j.queue, j.name, j.data::text AS data, j.opts::text AS opts, j.p
 -- Completions arrive in batches. Jobs kept for zero completions are deleted, the others
 -- marked completed; rows two CTEs touch are disjoint, as Postgres requires. Every step
 -- finds its rows with `id = ANY(...)`, which only the primary key can answer (no partial
--- index covers active jobs; see migration 0009): the plan is an index probe per job
+-- index covers active jobs; see migration 0008): the plan is an index probe per job
 -- whatever the statistics say, generic or custom, with a cold table or a backlog. The
 -- rows are locked first, in id order, and their lease and state read from the locked
 -- version, so a job whose lease moved on meanwhile is left alone. The arrays travel in
@@ -53,7 +53,7 @@ removed AS (
     RETURNING j.id, j.queue, j.run_at, j.processed_at
 ),
 -- Jobs kept for zero completions are deleted, never updated, so the per-minute metrics
--- trigger (migration 0006) does not see them: they are counted here. No row, no insert.
+-- trigger (migration 0010) does not see them: they are counted here. No row, no insert.
 counted AS (
     INSERT INTO pgqueue_minute_deltas (queue, minute, completed, failed, wait_ms, run_ms)
     SELECT queue, date_trunc('minute', now()), count(*), 0,

@@ -143,7 +143,7 @@ WITH lim AS (
     WHERE queue = %(queue)s
 ),
 running AS (
-    -- Read from the index of held jobs (see migration 0009).
+    -- Read from the index of held jobs (see migration 0008).
     SELECT count(*) AS n FROM pgqueue_jobs
     WHERE worker_id IS NOT NULL AND state = 'active' AND queue = %(queue)s
 ),
@@ -208,7 +208,7 @@ FROM generate_series(1, %(n)s);
 
 -- name: insert_flow
 -- A whole flow in one statement, ids reserved beforehand. A node with children waits in
--- `waiting-children` until they end (see migration 0007b); leaves wait as any job, and
+-- `waiting-children` until they end (see migration 0009); leaves wait as any job, and
 -- their queues' workers are woken, one NOTIFY per queue.
 WITH input AS (
     SELECT *

@@ -1,6 +1,6 @@
 -- name: get_job
 -- A job is found by its id or by the key (job_id) its producer gave it. `user_state` is
--- the state a user sees (pgqueue_job_state, migration 0010: delayed and paused derived).
+-- the state a user sees (pgqueue_job_state, migration 0007: delayed and paused derived).
 SELECT j.*, pgqueue_job_state(j.state, j.run_at, coalesce(q.paused, false)) AS user_state
 FROM pgqueue_jobs AS j
 LEFT JOIN pgqueue_queues AS q ON q.name = j.queue
@@ -11,7 +11,7 @@ LIMIT 1;
 -- name: list_jobs
 -- Jobs in one user-visible state, newest first as Bull lists them. The stored state
 -- narrows the rows (the derived states are all stored as `waiting`), so the planner
--- keeps its indexes; pgqueue_job_state (migration 0010) decides.
+-- keeps its indexes; pgqueue_job_state (migration 0007) decides.
 SELECT j.*, pgqueue_job_state(j.state, j.run_at, coalesce(q.paused, false)) AS user_state
 FROM pgqueue_jobs AS j
 LEFT JOIN pgqueue_queues AS q ON q.name = j.queue

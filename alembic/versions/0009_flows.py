@@ -21,8 +21,8 @@ own transition table and nothing else. No foreign key: deleting any job would ot
 probe the children index, flows or not. Both indexes are partial, so jobs that are not
 in a flow are not in them.
 
-Revision ID: 0007b
-Revises: 0009
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-01
 """
 
@@ -30,8 +30,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0007b"
-down_revision: str | None = "0009"
+revision: str = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

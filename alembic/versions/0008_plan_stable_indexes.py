@@ -14,8 +14,8 @@ Retention walked every finished job it might delete, to rank them, on each pass.
 `pgqueue_jobs_expirable` the jobs kept for an age, by finish time within their queue and
 state, so a pass reads the oldest few of each and stops: its cost follows its batch.
 
-Revision ID: 0009
-Revises: 0010
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-01
 """
 
@@ -23,8 +23,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0009"
-down_revision: str | None = "0010"
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

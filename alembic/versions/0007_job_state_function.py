@@ -8,8 +8,8 @@ queries call it rather than repeat it. It is a plain SQL expression marked STABL
 the planner inlines it. The engine's claim and completion statements do not use it:
 they select on the stored state through partial indexes.
 
-Revision ID: 0010
-Revises: 0007
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-01
 """
 
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0010"
-down_revision: str | None = "0007"
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -11,8 +11,8 @@ folded rows and, for minutes not folded yet, the appended ones. A job counts in 
 statement that finishes it (`finished_at = now()` there), so retention deleting it later,
 or `remove_on_complete` deleting it at once, takes nothing from its minute.
 
-Revision ID: 0006
-Revises: 0007b
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-01
 """
 
@@ -20,8 +20,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0006"
-down_revision: str | None = "0007b"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -7,8 +7,8 @@ that change slowly; on the jobs table they let dead rows and index pages pile up
 passes, and every claim, count and prune walks past them. Vacuum it after a much smaller
 share has changed, and at full speed (it is the table that needs it most).
 
-Revision ID: 0009b
-Revises: 0006
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-01
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0009b"
-down_revision: str | None = "0006"
+revision: str = "0011"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
