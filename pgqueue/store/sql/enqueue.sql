@@ -2,8 +2,9 @@
 -- One statement for one job or ten thousand: the jobs arrive as parallel arrays and are
 -- unnested server-side. A job whose key (job_id) exists in the queue is not inserted; the
 -- existing row is returned instead, flagged `inserted = false`. Workers are woken with
--- one NOTIFY per statement whose payload is "<queue> <earliest run time in ms>", sent
--- only when the surrounding transaction commits. (A CTE whose output nobody reads is
+-- one NOTIFY per statement whose payload is "<queue> <earliest run time in ms>" (rounded
+-- up, so a timer set for it never fires before the job is due), sent only when the
+-- surrounding transaction commits. (A CTE whose output nobody reads is
 -- never evaluated, so each query that notifies reads `count(sent)` through a CROSS JOIN,
 -- which the planner can neither drop nor answer without calling pg_notify.)
 -- The arrays travel in binary, and inserted rows come back as ids and times only: the
@@ -33,7 +34,7 @@ ins AS (
 notified AS (
     SELECT pg_notify(
         %(channel)s,
-        %(queue)s || ' ' || (extract(epoch FROM greatest(min(run_at), now())) * 1000)::bigint
+        %(queue)s || ' ' || ceil(extract(epoch FROM greatest(min(run_at), now())) * 1000)::bigint
     )::text AS sent
     FROM ins
     HAVING count(*) > 0

@@ -239,7 +239,7 @@ ins AS (
 notified AS (
     SELECT pg_notify(
         %(channel)s,
-        queue || ' ' || (extract(epoch FROM greatest(min(run_at), now())) * 1000)::bigint
+        queue || ' ' || ceil(extract(epoch FROM greatest(min(run_at), now())) * 1000)::bigint
     )::text AS sent
     FROM ins
     WHERE state = 'waiting'
