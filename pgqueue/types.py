@@ -10,7 +10,7 @@ be both. A leaf module: it imports nothing from pgqueue.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Final, Literal, TypedDict
+from typing import Final, Literal, TypedDict, get_args
 
 
 class Backoff(TypedDict, total=False):
@@ -88,16 +88,7 @@ StatField = Literal[
     "cancelled",
     "waiting-children",
 ]
-STAT_FIELDS: Final[tuple[StatField, ...]] = (
-    "waiting",
-    "active",
-    "completed",
-    "failed",
-    "delayed",
-    "paused",
-    "cancelled",
-    "waiting-children",
-)
+STAT_FIELDS: Final[tuple[StatField, ...]] = get_args(StatField)
 """The keys of `QueueStats`, in the order tables show them."""
 
 
