@@ -15,6 +15,7 @@ from psycopg.rows import DictRow, dict_row
 from benchmarks import cpu, sql
 from pgqueue import JobQueueManager
 from pgqueue.config import Settings
+from pgqueue.manager.worker_service import WorkerService
 from pgqueue.registry import Registry
 from pgqueue.store import ops
 from pgqueue.store.aio import AsyncStore, execute
@@ -183,7 +184,7 @@ async def maintenance_ms(store: AsyncStore, url: str) -> float:
     """One maintenance pass (rescue, then prune at most one batch), as workers run it."""
     worker = Worker(url, {DRAIN_QUEUE: 1}, Registry(), Settings.from_env())
     started = time.perf_counter()
-    await worker.maintenance_pass(store)
+    await worker.maintenance_pass(WorkerService(store))
     return (time.perf_counter() - started) * 1000
 
 

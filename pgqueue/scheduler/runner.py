@@ -23,10 +23,8 @@ from pgqueue.config import Settings
 from pgqueue.db.availability import is_unavailable
 from pgqueue.errors import PgQueueError
 from pgqueue.manager import cron, schedules
+from pgqueue.manager.scheduler_service import Row, SchedulerService
 from pgqueue.scheduler.executor import SlotExecutor
-from pgqueue.store import ops, schedule_ops
-from pgqueue.store.aio import AsyncStore, open_store
-from pgqueue.store.ops import Row
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +51,7 @@ class Scheduler:
         self.ready = asyncio.Event()
         self._versions: dict[str, int] = {}
         self._aps: Any = None
-        self._store: AsyncStore | None = None
+        self._service: SchedulerService | None = None
 
     def scheduled(self) -> dict[str, datetime | None]:
         """The schedules this process will fire, by key, with their next slot."""
@@ -62,13 +60,7 @@ class Scheduler:
         return {job.id: job.next_run_time for job in self._aps.get_jobs()}
 
     async def run(self, stop: asyncio.Event) -> None:
-        self._store = store = await open_store(
-            self.database_url,
-            self.settings,
-            max_size=4,
-            open_timeout=self.settings.connect_timeout,
-            name="pgqueue-scheduler",
-        )
+        self._service = service = await SchedulerService.open(self.database_url, self.settings)
         self._aps = AsyncIOScheduler(
             timezone=UTC,
             executors={"default": SlotExecutor()},
@@ -95,7 +87,7 @@ class Scheduler:
                 await asyncio.gather(syncing, return_exceptions=True)
             self._aps.shutdown(wait=False)
             await asyncio.sleep(0)  # let APScheduler's loop-side shutdown run
-            await store.close()
+            await service.close()
             logger.info("scheduler stopped", extra={"action": "scheduler_stopped"})
 
     async def _keep_in_sync(self) -> None:
@@ -115,8 +107,8 @@ class Scheduler:
 
     async def sync(self) -> None:
         """Load new and changed schedules, drop removed and finished ones."""
-        assert self._store is not None
-        rows = await self._store.run(schedule_ops.list_schedules())
+        assert self._service is not None
+        rows = await self._service.list_schedules()
         now = datetime.now(UTC)
         seen: set[str] = set()
         for row in rows:
@@ -182,15 +174,11 @@ class Scheduler:
         self, key: str, cron_expr: str | None, every_ms: int | None, tz: str, slot: datetime
     ) -> None:
         """Claim `slot` and add its job in one transaction; a lost claim adds nothing."""
-        assert self._store is not None
+        assert self._service is not None
         try:
-            async with self._store.transaction() as unit:
-                slot = self._latest_due(key, slot)
-                row = await unit.run(schedule_ops.claim_slot(key, slot, cron_expr, every_ms, tz))
-                if row is None:
-                    return
-                spec = schedules.fire_spec(self.settings, row, slot)
-                job = (await unit.run(ops.enqueue(row["queue"], [spec])))[0]
+            fired = await self._service.fire(
+                key, slot, cron_expr, every_ms, tz, latest_due=lambda s: self._latest_due(key, s)
+            )
         except Exception as exc:
             if not is_unavailable(exc):
                 raise
@@ -203,14 +191,16 @@ class Scheduler:
                 extra={"action": "schedule_fire_failed", "schedule": key, "slot": slot.isoformat()},
             )
             return
+        if fired is None:
+            return
         logger.info(
             "repeating job added",
             extra={
                 "action": "schedule_fired",
                 "schedule": key,
-                "slot": slot.isoformat(),
-                "queue": job.queue,
-                "job_id": job.id,
+                "slot": fired.slot.isoformat(),
+                "queue": fired.job.queue,
+                "job_id": fired.job.id,
             },
         )
 

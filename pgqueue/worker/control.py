@@ -11,23 +11,20 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from pgqueue.store import feature_ops
-from pgqueue.store.aio import AsyncStore
+from pgqueue.manager.worker_service import WorkerService
 from pgqueue.worker.pool import QueuePool
 
 logger = logging.getLogger(__name__)
 
-CHANNEL = feature_ops.CONTROL_CHANNEL
-
 
 class Control:
-    def __init__(self, pools: dict[str, QueuePool], store: AsyncStore) -> None:
+    def __init__(self, pools: dict[str, QueuePool], service: WorkerService) -> None:
         self._pools = pools
-        self._store = store
+        self._service = service
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def refresh_limits(self) -> None:
-        limited = await self._store.run(feature_ops.limited_queues(list(self._pools)))
+        limited = await self._service.limited_queues(list(self._pools))
         for queue, pool in self._pools.items():
             if pool.limited != (queue in limited):
                 pool.limited = queue in limited
@@ -38,7 +35,7 @@ class Control:
         running = [item[0] for p in self._pools.values() for item in p.running.values()]
         if not running:
             return
-        for job_id in await self._store.run(feature_ops.cancelled_among(running)):
+        for job_id in await self._service.cancelled_among(running):
             for pool in self._pools.values():
                 pool.cancel(job_id)
 

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -24,25 +22,16 @@ from contextlib import suppress
 from pgqueue.config import Settings
 from pgqueue.db.availability import is_unavailable
 from pgqueue.db.connect import session_url
+from pgqueue.manager import worker_service
+from pgqueue.manager.worker_service import PRUNE_BATCH, ControlNotice, WorkerService
 from pgqueue.registry import Registry
-from pgqueue.store import chart_ops, notify, ops
-from pgqueue.store.aio import AsyncStore, open_store
-from pgqueue.worker.control import CHANNEL as CONTROL_CHANNEL
 from pgqueue.worker.control import Control
 from pgqueue.worker.finisher import Finisher
 from pgqueue.worker.pool import QueuePool
 
 logger = logging.getLogger(__name__)
 
-PRUNE_BATCH = 5000
-RESCUE_BATCH = 5000
-FOLD_BATCH = 5000
-"""Per-minute metric deltas folded per pass (about one per statement that finished jobs)."""
-MAINTENANCE_TIMEOUT_MS = 10_000
-"""No maintenance statement runs longer: each reads a bounded batch and takes well under
-a second, and one that outlives its worker must not hold a core and a snapshot."""
 LOOP_STOP_SECONDS = 5.0
-RECONNECT_WITHIN = 2.0
 UNRECORDED_PER_SLOT = 2
 """A worker holds at most this many claimed-but-unrecorded jobs per slot (backpressure)."""
 
@@ -76,29 +65,15 @@ class Worker:
 
     async def run(self, stop: asyncio.Event) -> None:
         settings = self.settings
-        # No connection check on borrow: every statement of the hot path survives a
-        # dropped connection on its own (claims are released, writes retried).
-        store = await open_store(
-            self.database_url,
-            settings,
-            min_size=2,
-            max_size=4 + len(self.queues),
-            check=False,
-            open_timeout=settings.connect_timeout,
-            # After an outage the pool's background reconnects back off exponentially;
-            # short limits make it give up and reconnect on the next statement instead,
-            # so a worker is back within seconds of the server and its heartbeat with it.
-            borrow_timeout=RECONNECT_WITHIN,
-            reconnect_timeout=RECONNECT_WITHIN,
-            name="pgqueue-worker",
-        )
+        service = await WorkerService.open(self.database_url, settings, queues=len(self.queues))
+        # The hot path runs on the service's store directly (the one exception to the
+        # layers); everything else below goes through the service.
+        store = service.store
         finisher = Finisher(store, limit=UNRECORDED_PER_SLOT * sum(self.queues.values()))
         executor = ThreadPoolExecutor(
             max_workers=max(sum(self.queues.values()), 1), thread_name_prefix="pgqueue-job"
         )
-        await store.run(
-            ops.register_worker(self.id, socket.gethostname(), os.getpid(), list(self.queues))
-        )
+        await service.register(self.id, list(self.queues))
         self._beat()
         finisher.start()
         for queue, concurrency in self.queues.items():
@@ -114,15 +89,15 @@ class Worker:
                 database_url=self.database_url,
                 settings=settings,
             )
-        self._control = Control(self.pools, store)
+        self._control = Control(self.pools, service)
         await self._control.refresh_limits()
         for each in self.pools.values():
             each.start()
         self._listener = asyncio.create_task(self._listen(), name="pgqueue-listen")
         loops = [
             self._listener,
-            asyncio.create_task(self._heartbeat(store), name="pgqueue-heartbeat"),
-            asyncio.create_task(self._maintain(store), name="pgqueue-maintenance"),
+            asyncio.create_task(self._heartbeat(service), name="pgqueue-heartbeat"),
+            asyncio.create_task(self._maintain(service), name="pgqueue-maintenance"),
         ]
         logger.info(
             "worker started",
@@ -132,12 +107,12 @@ class Worker:
         try:
             await stop.wait()
         finally:
-            await self._shutdown(store, finisher, loops)
-            await store.close()
+            await self._shutdown(service, finisher, loops)
+            await service.close()
             executor.shutdown(wait=False, cancel_futures=True)
 
     async def _shutdown(
-        self, store: AsyncStore, finisher: Finisher, loops: list[asyncio.Task[None]]
+        self, service: WorkerService, finisher: Finisher, loops: list[asyncio.Task[None]]
     ) -> None:
         for p in self.pools.values():
             await p.stop_claiming()
@@ -163,7 +138,7 @@ class Worker:
                 await p.release_lost_claims()
         if unfinished:
             with suppress(Exception):
-                released = await store.run(ops.release(unfinished))
+                released = await service.release(unfinished)
                 logger.info(
                     "unfinished jobs put back",
                     extra={"action": "jobs_released", "jobs": len(released)},
@@ -179,7 +154,7 @@ class Worker:
         if stuck:
             await asyncio.wait(stuck, timeout=LOOP_STOP_SECONDS)
         with suppress(Exception):
-            await store.run(ops.unregister_worker(self.id))
+            await service.unregister(self.id)
         logger.info("worker stopped", extra={"action": "worker_stopped", "worker_id": str(self.id)})
 
     async def _listen(self) -> None:
@@ -196,18 +171,17 @@ class Worker:
         delay = 0.1
         while True:
             try:
-                async with notify.listen(url, (notify.CHANNEL, CONTROL_CHANNEL)) as notices:
+                async with worker_service.listen(url) as notices:
                     delay = 0.1
                     for each in self.pools.values():
                         each.wake()
-                    async for channel, payload in notices:
-                        if channel == CONTROL_CHANNEL:
-                            self._control.handle(payload)
+                    async for notice in notices:
+                        if isinstance(notice, ControlNotice):
+                            self._control.handle(notice.payload)
                             continue
-                        queue, at = notify.job_ready(payload)
-                        target = self.pools.get(queue)
+                        target = self.pools.get(notice.queue)
                         if target is not None:
-                            target.wake(at)
+                            target.wake(notice.at)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -225,10 +199,10 @@ class Worker:
                 await self._stopping.wait()
         return self._stopping.is_set()
 
-    async def _heartbeat(self, store: AsyncStore) -> None:
+    async def _heartbeat(self, service: WorkerService) -> None:
         while not await self._pause(self.settings.heartbeat_seconds):
             try:
-                alive = await store.run(ops.heartbeat(self.id))
+                alive = await service.heartbeat(self.id)
                 self._beat()
                 if not alive:
                     # Declared dead (e.g. paused past the lease): our jobs were rescued and
@@ -236,17 +210,13 @@ class Worker:
                     logger.warning(
                         "worker was declared dead; rejoining", extra={"action": "worker_rejoined"}
                     )
-                    await store.run(
-                        ops.register_worker(
-                            self.id, socket.gethostname(), os.getpid(), list(self.queues)
-                        )
-                    )
+                    await service.register(self.id, list(self.queues))
                 await self._control.refresh_limits()
                 await self._control.check_running()
             except Exception as exc:
                 log_failure("heartbeat failed", "heartbeat_failed", exc)
 
-    async def _maintain(self, store: AsyncStore) -> None:
+    async def _maintain(self, service: WorkerService) -> None:
         """A pass every few seconds; while retention has more than a batch to delete,
         the next pass follows at once. Each pass is a short transaction of its own, so
         retention keeps up with any drain rate without holding a snapshot for long."""
@@ -254,7 +224,7 @@ class Worker:
         behind = False
         while not await self._pause(0 if behind else interval):
             try:
-                behind = await self.maintenance_pass(store) >= PRUNE_BATCH
+                behind = await self.maintenance_pass(service) >= PRUNE_BATCH
             except Exception as exc:
                 behind = False
                 log_failure("maintenance failed", "maintenance_failed", exc)
@@ -282,29 +252,23 @@ class Worker:
             and now - self._connected_since >= self.settings.lease_seconds
         )
 
-    async def maintenance_pass(self, store: AsyncStore) -> int:
+    async def maintenance_pass(self, service: WorkerService) -> int:
         """One pass; returns how many finished jobs retention deleted."""
-        async with store.transaction() as unit:
-            if not await unit.run(ops.try_maintenance_lock()):
-                return 0
-            await unit.run(ops.set_maintenance_timeout(MAINTENANCE_TIMEOUT_MS))
-            # Decided now, holding a connection: the pass may have waited out an outage.
-            rescued = (
-                await unit.run(ops.rescue(self.settings.lease_seconds, RESCUE_BATCH))
-                if self._may_rescue()
-                else []
-            )
-            pruned = await unit.run(ops.prune_finished(PRUNE_BATCH))
-            await unit.run(chart_ops.fold_minutes(FOLD_BATCH))
-            await unit.run(chart_ops.prune_minute_metrics(PRUNE_BATCH))
-        if rescued:
+        done = await service.maintenance_pass(
+            lease_seconds=self.settings.lease_seconds,
+            may_rescue=self._may_rescue,
+            prune_batch=PRUNE_BATCH,
+        )
+        if done.rescued:
             logger.warning(
                 "jobs rescued from dead workers",
-                extra={"action": "jobs_rescued", "jobs": [r["id"] for r in rescued]},
+                extra={"action": "jobs_rescued", "jobs": done.rescued},
             )
-        if pruned:
-            logger.debug("finished jobs pruned", extra={"action": "jobs_pruned", "jobs": pruned})
-        return pruned
+        if done.pruned:
+            logger.debug(
+                "finished jobs pruned", extra={"action": "jobs_pruned", "jobs": done.pruned}
+            )
+        return done.pruned
 
 
 def log_failure(message: str, action: str, exc: Exception) -> None:

@@ -1,0 +1,169 @@
+"""A worker process's door to the database, beside its hot path.
+
+The worker's own loops come through here: registration, the heartbeat, the control
+channel's reads (queue limits, cancelled jobs), putting jobs back at shutdown, the
+elected maintenance pass, and the LISTEN connection. The service opens the process's
+one pool; the hot path (`worker.pool`, `worker.finisher`) runs claims and completions on
+the same store, `WorkerService.store`, without going through here: that is the one
+deliberate exception to the layers (docs/architecture.md).
+
+Every method is a single statement, or one short transaction, run from the worker's
+timed loops: none of them runs per job.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Self
+
+from pgqueue.config import Settings
+from pgqueue.store import chart_ops, feature_ops, notify, ops
+from pgqueue.store.aio import AsyncStore, open_store
+
+__all__ = [
+    "PRUNE_BATCH",
+    "ControlNotice",
+    "JobsReady",
+    "Maintained",
+    "WorkerService",
+    "listen",
+]
+
+RECONNECT_WITHIN = 2.0
+PRUNE_BATCH = 5000
+"""Finished jobs (and per-minute metric rows) deleted per pass at most."""
+RESCUE_BATCH = 5000
+FOLD_BATCH = 5000
+"""Per-minute metric deltas folded per pass (about one per statement that finished jobs)."""
+MAINTENANCE_TIMEOUT_MS = 10_000
+"""No maintenance statement runs longer: each reads a bounded batch and takes well under
+a second, and one that outlives its worker must not hold a core and a snapshot."""
+
+
+@dataclass(frozen=True)
+class Maintained:
+    """What one maintenance pass did; both empty when another worker holds the lock."""
+
+    rescued: list[int]
+    """Ids of jobs taken back from workers whose heartbeat stopped."""
+    pruned: int
+    """Finished jobs deleted by retention."""
+
+
+@dataclass(frozen=True)
+class JobsReady:
+    """Jobs of `queue` became ready, or will at `at` (epoch ms; 0 for now)."""
+
+    queue: str
+    at: int
+
+
+@dataclass(frozen=True)
+class ControlNotice:
+    """A control message for workers: `cancel <queue> <id>` or `limits <queue>`."""
+
+    payload: str
+
+
+class WorkerService:
+    """Bound to one store; `open` gives a worker process its pool."""
+
+    def __init__(self, store: AsyncStore) -> None:
+        self.store = store
+        """The hot path's store: the queue pools and the finisher run on it directly."""
+
+    @classmethod
+    async def open(cls, database_url: str, settings: Settings, *, queues: int) -> Self:
+        """The pool is sized for `queues` queue pools plus the worker's own loops."""
+        # No connection check on borrow: every statement of the hot path survives a
+        # dropped connection on its own (claims are released, writes retried).
+        store = await open_store(
+            database_url,
+            settings,
+            min_size=2,
+            max_size=4 + queues,
+            check=False,
+            open_timeout=settings.connect_timeout,
+            # After an outage the pool's background reconnects back off exponentially;
+            # short limits make it give up and reconnect on the next statement instead,
+            # so a worker is back within seconds of the server and its heartbeat with it.
+            borrow_timeout=RECONNECT_WITHIN,
+            reconnect_timeout=RECONNECT_WITHIN,
+            name="pgqueue-worker",
+        )
+        return cls(store)
+
+    async def close(self) -> None:
+        await self.store.close()
+
+    async def register(self, worker_id: uuid.UUID, queues: Sequence[str]) -> None:
+        """Join (or rejoin) the live workers, as this host and process."""
+        await self.store.run(
+            ops.register_worker(worker_id, socket.gethostname(), os.getpid(), list(queues))
+        )
+
+    async def heartbeat(self, worker_id: uuid.UUID) -> bool:
+        """Renew the worker and the leases of every job it holds; False when it had been
+        declared dead meanwhile (its jobs were rescued)."""
+        return await self.store.run(ops.heartbeat(worker_id))
+
+    async def unregister(self, worker_id: uuid.UUID) -> None:
+        await self.store.run(ops.unregister_worker(worker_id))
+
+    async def release(self, items: Sequence[tuple[int, uuid.UUID]]) -> set[int]:
+        """Put back jobs claimed under these (id, lease) pairs, giving back their attempt."""
+        return await self.store.run(ops.release(items))
+
+    async def limited_queues(self, queues: list[str]) -> set[str]:
+        """Those of `queues` with a rate limit or a global concurrency."""
+        return await self.store.run(feature_ops.limited_queues(queues))
+
+    async def cancelled_among(self, job_ids: list[int]) -> set[int]:
+        return await self.store.run(feature_ops.cancelled_among(job_ids))
+
+    async def maintenance_pass(
+        self,
+        *,
+        lease_seconds: float,
+        may_rescue: Callable[[], bool],
+        prune_batch: int = PRUNE_BATCH,
+    ) -> Maintained:
+        """One pass in one short transaction, if this worker wins the fleet's advisory
+        lock: rescue, retention, per-minute metrics.
+
+        `may_rescue()` is asked once a connection is held: the pass may have waited out
+        an outage, after which declaring other workers dead could run their jobs twice."""
+        async with self.store.transaction() as unit:
+            if not await unit.run(ops.try_maintenance_lock()):
+                return Maintained([], 0)
+            await unit.run(ops.set_maintenance_timeout(MAINTENANCE_TIMEOUT_MS))
+            rescued = (
+                await unit.run(ops.rescue(lease_seconds, RESCUE_BATCH)) if may_rescue() else []
+            )
+            pruned = await unit.run(ops.prune_finished(prune_batch))
+            await unit.run(chart_ops.fold_minutes(FOLD_BATCH))
+            await unit.run(chart_ops.prune_minute_metrics(prune_batch))
+        return Maintained([r["id"] for r in rescued], pruned)
+
+
+@asynccontextmanager
+async def listen(url: str) -> AsyncIterator[AsyncIterator[JobsReady | ControlNotice]]:
+    """`async with listen(url) as notices:` is listening on the jobs and the control
+    channel once entered; `notices` yields until the connection is lost. `url` must be
+    a direct connection (a session of its own), never a transaction pooler."""
+    channels = (notify.CHANNEL, feature_ops.CONTROL_CHANNEL)
+    async with notify.listen(url, channels) as raw:
+
+        async def notices() -> AsyncIterator[JobsReady | ControlNotice]:
+            async for channel, payload in raw:
+                if channel == feature_ops.CONTROL_CHANNEL:
+                    yield ControlNotice(payload)
+                else:
+                    yield JobsReady(*notify.job_ready(payload))
+
+        yield notices()
