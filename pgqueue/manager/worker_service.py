@@ -156,12 +156,12 @@ async def listen(url: str) -> AsyncIterator[AsyncIterator[JobsReady | ControlNot
     """`async with listen(url) as notices:` is listening on the jobs and the control
     channel once entered; `notices` yields until the connection is lost. `url` must be
     a direct connection (a session of its own), never a transaction pooler."""
-    channels = (notify.CHANNEL, feature_ops.CONTROL_CHANNEL)
+    channels = (notify.CHANNEL, notify.CONTROL_CHANNEL)
     async with notify.listen(url, channels) as raw:
 
         async def notices() -> AsyncIterator[JobsReady | ControlNotice]:
             async for channel, payload in raw:
-                if channel == feature_ops.CONTROL_CHANNEL:
+                if channel == notify.CONTROL_CHANNEL:
                     yield ControlNotice(payload)
                 else:
                     yield JobsReady(*notify.job_ready(payload))

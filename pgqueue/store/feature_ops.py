@@ -14,7 +14,7 @@ from typing import Any
 
 from pgqueue.models import Job, JobState
 from pgqueue.options import JobSpec
-from pgqueue.store.notify import CHANNEL
+from pgqueue.store.notify import CHANNEL, CONTROL_CHANNEL, FINISHED_CHANNEL
 from pgqueue.store.ops import (
     Op,
     Row,
@@ -26,16 +26,19 @@ from pgqueue.store.ops import (
 )
 from pgqueue.store.queries import query
 
-CONTROL_CHANNEL = "pgqueue_control"
-"""Workers listen here: `cancel <queue> <id>` and `limits <queue>`."""
-FINISHED_CHANNEL = "pgqueue_finished"
-"""Waiters listen here: the payload names the queues (space-separated) whose jobs ended."""
+_CONTROL = {"control_channel": CONTROL_CHANNEL}
 
 
 def cancel_job(queue: str, job_id: str | int, by: str | None) -> Op[str]:
     return Op(
         query("cancel_job"),
-        {"queue": queue, **_id_and_key(job_id), "by": by},
+        {
+            "queue": queue,
+            **_id_and_key(job_id),
+            "by": by,
+            "control_channel": CONTROL_CHANNEL,
+            "finished_channel": FINISHED_CHANNEL,
+        },
         _transition(queue, job_id, "cancelled", "waiting, delayed or active"),
     )
 
@@ -51,25 +54,25 @@ def job_outcome(queue: str, job_id: str | int) -> Op[Job | None]:
 def set_rate_limit(queue: str, rate_max: int, duration_ms: int) -> Op[None]:
     return Op(
         query("set_rate_limit"),
-        {"queue": queue, "rate_max": rate_max, "rate_duration_ms": duration_ms},
+        {"queue": queue, "rate_max": rate_max, "rate_duration_ms": duration_ms, **_CONTROL},
         lambda rows: None,
     )
 
 
 def clear_rate_limit(queue: str) -> Op[None]:
-    return Op(query("clear_rate_limit"), {"queue": queue}, lambda rows: None)
+    return Op(query("clear_rate_limit"), {"queue": queue, **_CONTROL}, lambda rows: None)
 
 
 def set_global_concurrency(queue: str, concurrency: int) -> Op[None]:
     return Op(
         query("set_global_concurrency"),
-        {"queue": queue, "concurrency": concurrency},
+        {"queue": queue, "concurrency": concurrency, **_CONTROL},
         lambda rows: None,
     )
 
 
 def clear_global_concurrency(queue: str) -> Op[None]:
-    return Op(query("clear_global_concurrency"), {"queue": queue}, lambda rows: None)
+    return Op(query("clear_global_concurrency"), {"queue": queue, **_CONTROL}, lambda rows: None)
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,16 @@
-"""LISTEN/NOTIFY: the one channel on which statements announce jobs that became ready.
+"""LISTEN/NOTIFY: the channels, named once here, and listening on them.
 
 Statements that make a job ready (enqueue, retry, promote, resume, rescue) send
 `pg_notify(CHANNEL, '<queue> <epoch ms when ready>')` in the same transaction, so a
-notification is delivered exactly when its jobs are visible. LISTEN needs a session of
-its own: on a direct connection, never through a transaction pooler.
+notification is delivered exactly when its jobs are visible. Statements that cancel a
+running job or change a queue's limits tell workers on `CONTROL_CHANNEL`; jobs that end
+are announced on `FINISHED_CHANNEL` to whoever waits for them.
+
+Named statements take the channel as a parameter from here. Two places still spell
+the names: the completion and failure statements in `sql/execution.sql`, and the flow
+triggers in the Alembic revisions (DDL takes no parameters); renaming a channel means
+changing them too. LISTEN needs a session of its own: on a direct connection, never
+through a transaction pooler.
 """
 
 from __future__ import annotations
@@ -14,6 +21,11 @@ from contextlib import asynccontextmanager
 from pgqueue.db.connect import async_connect
 
 CHANNEL = "pgqueue_jobs"
+"""Workers listen here: `<queue> <epoch ms when ready>`, 0 for now."""
+CONTROL_CHANNEL = "pgqueue_control"
+"""Workers listen here: `cancel <queue> <id>` and `limits <queue>`."""
+FINISHED_CHANNEL = "pgqueue_finished"
+"""Waiters listen here: the payload names the queues (space-separated) whose jobs ended."""
 
 
 @asynccontextmanager

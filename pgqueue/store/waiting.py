@@ -17,7 +17,7 @@ from psycopg import AsyncConnection, Connection
 
 from pgqueue.errors import JobNotFoundError
 from pgqueue.models import Job, JobState
-from pgqueue.store.feature_ops import FINISHED_CHANNEL
+from pgqueue.store.notify import FINISHED_CHANNEL
 
 FINAL_STATES = frozenset({JobState.COMPLETED, JobState.FAILED, JobState.CANCELLED})
 

@@ -1,9 +1,13 @@
-"""Names defined once: job options and their camelCase forms, states, stats fields."""
+"""Names defined once: job options and their camelCase forms, states, stats fields,
+NOTIFY channels."""
 
 from __future__ import annotations
 
+import re
+
 from pgqueue.models import JobState
 from pgqueue.options import CAMEL_OPTIONS, KNOWN_OPTIONS, camel_case, option_name
+from pgqueue.store.queries import all_queries
 from pgqueue.types import STAT_FIELDS, QueueStats
 
 
@@ -20,3 +24,11 @@ def test_every_option_has_one_camel_case_form_that_maps_back() -> None:
 def test_stats_fields_are_the_stats_dict_and_each_is_a_state() -> None:
     assert set(STAT_FIELDS) == set(QueueStats.__annotations__)
     assert set(STAT_FIELDS) <= {state.value for state in JobState}
+
+
+def test_named_queries_take_their_notify_channel_as_a_parameter() -> None:
+    """Channels are named in `store/notify.py`; a statement spelling one itself would go
+    on notifying the old name after a rename. Only the completion and failure statements
+    still do (docs/architecture.md)."""
+    spelled = {name for name, sql in all_queries().items() if re.search(r"pg_notify\(\s*'", sql)}
+    assert spelled <= {"complete_jobs", "fail_job"}

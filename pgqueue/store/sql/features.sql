@@ -19,10 +19,10 @@ cancelled AS (
     RETURNING j.id, target.state AS was
 ),
 notified AS (
-    SELECT pg_notify('pgqueue_control', 'cancel ' || %(queue)s || ' ' || id)::text AS sent
+    SELECT pg_notify(%(control_channel)s, 'cancel ' || %(queue)s || ' ' || id)::text AS sent
     FROM cancelled WHERE was = 'active'
     UNION ALL
-    SELECT pg_notify('pgqueue_finished', %(queue)s)::text FROM cancelled
+    SELECT pg_notify(%(finished_channel)s, %(queue)s)::text FROM cancelled
 )
 SELECT target.id, target.state AS previous_state, cancelled.id IS NOT NULL AS cancelled
 FROM target
@@ -50,7 +50,7 @@ WITH upserted AS (
     RETURNING queue
 ),
 notified AS (
-    SELECT pg_notify('pgqueue_control', 'limits ' || queue)::text AS sent FROM upserted
+    SELECT pg_notify(%(control_channel)s, 'limits ' || queue)::text AS sent FROM upserted
 )
 SELECT upserted.queue FROM upserted CROSS JOIN (SELECT count(sent) AS n FROM notified) AS nt;
 
@@ -67,7 +67,7 @@ cleared AS (
     RETURNING queue
 ),
 notified AS (
-    SELECT pg_notify('pgqueue_control', 'limits ' || %(queue)s)::text AS sent
+    SELECT pg_notify(%(control_channel)s, 'limits ' || %(queue)s)::text AS sent
 )
 SELECT n FROM (SELECT count(sent) AS n FROM notified) AS nt
 CROSS JOIN (SELECT count(*) FROM dropped) AS d
@@ -81,7 +81,7 @@ WITH upserted AS (
     RETURNING queue
 ),
 notified AS (
-    SELECT pg_notify('pgqueue_control', 'limits ' || queue)::text AS sent FROM upserted
+    SELECT pg_notify(%(control_channel)s, 'limits ' || queue)::text AS sent FROM upserted
 )
 SELECT upserted.queue FROM upserted CROSS JOIN (SELECT count(sent) AS n FROM notified) AS nt;
 
@@ -96,7 +96,7 @@ cleared AS (
     RETURNING queue
 ),
 notified AS (
-    SELECT pg_notify('pgqueue_control', 'limits ' || %(queue)s)::text AS sent
+    SELECT pg_notify(%(control_channel)s, 'limits ' || %(queue)s)::text AS sent
 )
 SELECT n FROM (SELECT count(sent) AS n FROM notified) AS nt
 CROSS JOIN (SELECT count(*) FROM dropped) AS d
