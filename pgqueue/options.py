@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import functools
 import json
+import json.encoder
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -117,6 +118,23 @@ def validate_name(name: object) -> str:
 _JSON = json.JSONEncoder(allow_nan=False, separators=(",", ":"), ensure_ascii=False)
 """One encoder for every job: `json.dumps` with arguments builds a new one per call."""
 
+JsonEncode = Callable[[Any], str]
+
+
+def bulk_json_encoder() -> JsonEncode:
+    """`_JSON.encode` for the jobs of one bulk call. `encode` makes a new C encoder (the
+    one behind `json.dumps`) on every call, which costs more than encoding a small job's
+    data; this makes it once. Its record of the containers being encoded, which refuses
+    cycles, is its own: one bulk call in one thread uses it, and an error, which ends
+    the call, ends it too."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # a Python without the C accelerator
+        return _JSON.encode
+    encode = make(
+        {}, _JSON.default, json.encoder.encode_basestring, None, ":", ",", False, False, False
+    )
+    return lambda value: "".join(encode(value, 0))
+
 
 @functools.lru_cache(maxsize=4096)
 def _known_name(name: str) -> str:
@@ -124,20 +142,25 @@ def _known_name(name: str) -> str:
     return validate_name(name)
 
 
-def encode_json(value: Any, what: str, max_bytes: int | None = None) -> str:
+def encode_json(
+    value: Any, what: str, max_bytes: int | None = None, encode: JsonEncode = _JSON.encode
+) -> str:
     """JSON text Postgres' jsonb will accept, or an `InvalidJobError` saying why not."""
     try:
-        text = _JSON.encode(value)
+        text = encode(value)
     except (TypeError, ValueError) as exc:
         raise InvalidJobError(f"{what} must be JSON-serialisable: {exc}") from exc
     if "\\u0000" in text and _ESCAPED_NUL.search(text):
         raise InvalidJobError(f"{what} contains a NUL character, which Postgres cannot store")
-    try:
-        encoded = text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidJobError(f"{what} is not valid Unicode (a lone surrogate)") from None
-    if max_bytes is not None and len(encoded) > max_bytes:
-        raise InvalidJobError(f"{what} is {len(encoded)} bytes encoded, over the {max_bytes} limit")
+    if text.isascii():  # one byte per character, and no lone surrogate
+        size = len(text)
+    else:
+        try:
+            size = len(text.encode("utf-8"))
+        except UnicodeEncodeError:
+            raise InvalidJobError(f"{what} is not valid Unicode (a lone surrogate)") from None
+    if max_bytes is not None and size > max_bytes:
+        raise InvalidJobError(f"{what} is {size} bytes encoded, over the {max_bytes} limit")
     return text
 
 
@@ -211,7 +234,7 @@ class ResolvedOptions:
     lifo: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class JobSpec:
     """One job ready to insert: name checked, data JSON-encoded, options resolved."""
 
@@ -331,7 +354,7 @@ def _resolve_cached(
     if cache is None:
         return _resolve(queue, options)
     try:
-        cache_key = tuple((k, type(v), v) for k, v in options.items())
+        cache_key = tuple((k, type(v), v) for k, v in options.items()) if options else ()
         resolved = cache.get(cache_key)
     except TypeError:  # unhashable values, e.g. a backoff mapping: resolved every time
         return _resolve(queue, options)
@@ -347,10 +370,11 @@ def build_spec(
     options: Mapping[str, Any],
     max_payload_bytes: int,
     cache: OptionsCache | None = None,
+    encode: JsonEncode = _JSON.encode,
 ) -> JobSpec:
-    """Validate one job; raise `InvalidJobError` on the first thing wrong. `cache` is
-    shared by the jobs of one bulk call; the queue must be the same for all of them, so
-    it is checked with the first."""
+    """Validate one job; raise `InvalidJobError` on the first thing wrong. `cache` and
+    `encode` are shared by the jobs of one bulk call; the queue must be the same for all
+    of them, so it is checked with the first."""
     if not cache:
         validate_queue(queue)
     if isinstance(name, str):
@@ -361,12 +385,9 @@ def build_spec(
     resolved = _resolve_cached(queue, options, cache)
     if resolved.lifo:
         resolved = replace(resolved, run_at=lifo_run_at())
-    return JobSpec(
-        name=name,
-        data={} if data is None else data,
-        data_json=encode_json({} if data is None else data, "job data", max_payload_bytes),
-        options=resolved,
-    )
+    if data is None:
+        data = {}
+    return JobSpec(name, data, encode_json(data, "job data", max_payload_bytes, encode), resolved)
 
 
 def validate_priority(priority: int | JobPriority | None) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from pgqueue.models import (
 )
 from pgqueue.options import JobSpec, validate_priority, validate_queue
 from pgqueue.registry import Registration
-from pgqueue.store import chart_ops, dashboard_ops, feature_ops, ops
+from pgqueue.store import bulk_ops, chart_ops, dashboard_ops, feature_ops, ops
 from pgqueue.types import (
     JobOptions,
     JobOptionsWithoutPriority,
@@ -48,8 +48,8 @@ class JobQueueManager(AsyncManagerBase):
             try:
                 if connection is not None:
                     return await store.run_in(connection, ops.enqueue(queue, specs))
-                if ops.copyable(specs):
-                    return await store.run_copy(ops.enqueue_copy(queue, specs))
+                if bulk_ops.copyable(specs):
+                    return await store.run_copy(bulk_ops.enqueue_copy(queue, specs))
                 return await store.run(ops.enqueue(queue, specs))
             except ops.KeyRace:
                 continue

@@ -32,10 +32,8 @@ async def copy_in(conn: AsyncConnection[Any], op: CopyOp[T], prepare: bool = Tru
     """Run a bulk load on `conn`, which must be in a transaction."""
     head = await execute(conn, op.prelude, prepare)
     async with conn.cursor() as cur, cur.copy(op.copy) as copy:
-        copy.set_types(list(op.types))
-        for row in op.rows(head):
-            await copy.write_row(row)
-    await execute(conn, op.after(head), prepare)
+        for chunk in op.chunks(head):
+            await copy.write(chunk)
     return op.read(head)
 
 

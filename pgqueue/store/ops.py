@@ -11,7 +11,6 @@ import re
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 import orjson
@@ -41,15 +40,14 @@ class Op(Generic[T]):
 
 @dataclass(frozen=True)
 class CopyOp(Generic[T]):
-    """A bulk load in one transaction: `prelude` reserves what the rows need, `rows`
-    turns its answer into the rows `copy` streams (binary, typed as `types`), `after`
-    runs last, and `read` builds the result from the prelude's answer."""
+    """A bulk load in one transaction: `prelude` reserves what the rows need, `chunks`
+    turns its answer into the `copy` statement's input (binary, in pieces, so that the
+    server stores one piece while the next is built), and `read` builds the result from
+    the prelude's answer."""
 
     prelude: Op[Row]
     copy: str
-    types: tuple[str, ...]
-    rows: Callable[[Row], Iterable[tuple[Any, ...]]]
-    after: Callable[[Row], Op[Any]]
+    chunks: Callable[[Row], Iterable[bytes]]
     read: Callable[[Row], T]
 
 
@@ -161,76 +159,6 @@ def enqueue(queue: str, specs: Sequence[JobSpec]) -> Op[list[Job]]:
         lambda rows: _in_spec_order(queue, specs, rows),
         prepare=True,
         atomic=any(s.options.key is not None for s in specs),
-    )
-
-
-COPY_MIN = 200
-"""From this many jobs a keyless bulk goes through COPY: its three round trips cost less
-than the statement's per-row work."""
-
-_COPY_TYPES = (
-    "int8", "text", "text", "bytea", "bytea", "int2", "timestamptz", "int4",
-    "int4", "int4", "int4", "int4",
-)  # fmt: skip
-"""jsonb columns are sent as their binary form, a version byte and the JSON text, which
-the client has already: written as bytes, with no JSON dumper in the way."""
-
-_JSONB = b"\x01"
-
-
-def copyable(specs: Sequence[JobSpec]) -> bool:
-    """Keys need `ON CONFLICT`, which COPY has not; small bulks are one statement."""
-    return len(specs) >= COPY_MIN and all(s.options.key is None for s in specs)
-
-
-def enqueue_copy(queue: str, specs: Sequence[JobSpec]) -> CopyOp[list[Job]]:
-    """`enqueue` for large keyless bulks, by binary COPY. The jobs come back built from
-    what the caller sent plus the reserved ids and the transaction's time. A bulk's jobs
-    usually share one resolved options object: what follows from it is worked out once."""
-    shared: dict[int, tuple[datetime, tuple[Any, ...]]] = {}
-
-    def resolved(now: datetime, spec: JobSpec) -> tuple[datetime, tuple[Any, ...]]:
-        o = spec.options
-        found = shared.get(id(o))
-        if found is None:
-            at = o.run_at if o.run_at is not None else now + timedelta(milliseconds=o.delay_ms)
-            columns = (
-                _JSONB + o.opts_json.encode(), o.priority, at, o.max_attempts,
-                o.keep_completed.count, o.keep_completed.age, o.keep_failed.count,
-                o.keep_failed.age,
-            )  # fmt: skip
-            found = shared[id(o)] = (at, columns)
-        return found
-
-    def rows(head: Row) -> Iterable[tuple[Any, ...]]:
-        now = head["now"]
-        for job_id, s in zip(head["ids"], specs, strict=True):
-            yield (job_id, queue, s.name, _JSONB + s.data_json.encode(), *resolved(now, s)[1])
-
-    def after(head: Row) -> Op[Any]:
-        now = head["now"]
-        first = max(min(resolved(now, s)[0] for s in specs), now)
-        at_ms = int(first.timestamp() * 1000)
-        return Op(
-            query("notify_jobs_added"), {"channel": CHANNEL, "queue": queue, "at_ms": at_ms}, len
-        )
-
-    def read(head: Row) -> list[Job]:
-        now = head["now"]
-        jobs = []
-        for job_id, s in zip(head["ids"], specs, strict=True):
-            at = resolved(now, s)[0]
-            row = {"id": job_id, "created_at": now, "run_at": at, "delayed": at > now}
-            jobs.append(_inserted_job(queue, s, row))
-        return jobs
-
-    return CopyOp(
-        Op(query("reserve_bulk_ids"), {"n": len(specs)}, lambda r: r[0]),
-        query("copy_jobs"),
-        _COPY_TYPES,
-        rows,
-        after,
-        read,
     )
 
 

@@ -34,10 +34,8 @@ def copy_in(conn: Connection[Any], op: CopyOp[T], prepare: bool = True) -> T:
     """Run a bulk load on `conn`, which must be in a transaction."""
     head = execute(conn, op.prelude, prepare)
     with conn.cursor() as cur, cur.copy(op.copy) as copy:
-        copy.set_types(list(op.types))
-        for row in op.rows(head):
-            copy.write_row(row)
-    execute(conn, op.after(head), prepare)
+        for chunk in op.chunks(head):
+            copy.write(chunk)
     return op.read(head)
 
 

@@ -3,12 +3,19 @@ INSERT statement gives."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import psycopg
 import pytest
 from psycopg.rows import dict_row
 
 from pgqueue import JobQueueManager, JobState
-from pgqueue.store import ops
+from pgqueue.store import bulk_ops
+
+
+def ms_up(moment: datetime) -> int:
+    """Milliseconds since the epoch, rounded up."""
+    return -(-((moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)) // 1000)
 
 
 async def test_copied_bulk_returns_the_rows_it_stored(
@@ -18,7 +25,7 @@ async def test_copied_bulk_returns_the_rows_it_stored(
         {"name": "n", "data": {"i": i}, "opts": {"priority": 1 + i % 4}}
         if i % 3
         else {"name": "d", "data": [i, "é"], "opts": {"delay": 60_000, "attempts": 5}}
-        for i in range(ops.COPY_MIN + 50)
+        for i in range(bulk_ops.COPY_MIN + 50)
     ]
     with psycopg.connect(db_url, autocommit=True, row_factory=dict_row) as listener:
         listener.execute("LISTEN pgqueue_jobs")
@@ -42,19 +49,47 @@ async def test_copied_bulk_returns_the_rows_it_stored(
         assert (job.run_at, job.created_at) == (row["run_at"], row["created_at"])
         delayed = spec["name"] == "d"
         assert job.state is (JobState.DELAYED if delayed else JobState.WAITING)
-    # One wake-up for the statement, naming the earliest job ready now.
+    # One wake-up for the bulk, naming the earliest job: ready now, so the transaction's
+    # time, rounded up to the millisecond as for every wake-up.
     queue, _, at_ms = notices[0].partition(" ")
     assert queue == "email"
     created = jobs[1].created_at
-    assert created is not None and int(at_ms) == int(created.timestamp() * 1000)
+    assert created is not None and int(at_ms) == ms_up(created)
+    # Built without reading the rows back, yet the same jobs a read gives, each with a
+    # list of its own.
+    for job in (jobs[0], jobs[1], jobs[-1]):
+        assert await manager.get_job("email", job.id) == job
+    jobs[0].stacktrace.append("mine")
+    assert jobs[1].stacktrace == []
     stats = await manager.get_queue_stats("email")
     assert (stats["waiting"], stats["delayed"]) == (len(specs) - 84, 84)
 
 
 async def test_copied_bulk_rolls_back_whole(manager: JobQueueManager, db_url: str) -> None:
-    specs = [{"name": "n", "data": {"i": i}} for i in range(ops.COPY_MIN)]
+    specs = [{"name": "n", "data": {"i": i}} for i in range(bulk_ops.COPY_MIN)]
     with psycopg.connect(db_url, autocommit=True) as conn:
         conn.execute("ALTER TABLE pgqueue_jobs ADD CONSTRAINT small CHECK (id < 150)")
         with pytest.raises(psycopg.errors.CheckViolation):
             await manager.add_bulk("email", specs)
         assert conn.execute("SELECT count(*) FROM pgqueue_jobs").fetchone() == (0,)
+
+
+async def test_copied_bulk_of_delayed_jobs_wakes_workers_for_the_first(
+    manager: JobQueueManager, db_url: str
+) -> None:
+    at = datetime.now(UTC) + timedelta(hours=1, microseconds=1)
+    specs = [
+        {"name": "n", "data": i, "opts": {"delay": 7_200_000}}
+        if i % 2
+        else {"name": "n", "data": i, "opts": {"run_at": at + timedelta(seconds=i)}}
+        for i in range(bulk_ops.COPY_MIN)
+    ]
+    with psycopg.connect(db_url, autocommit=True) as listener:
+        listener.execute("LISTEN pgqueue_jobs")
+        jobs = await manager.add_bulk("email", specs)
+        notices = [n.payload for n in listener.notifies(timeout=5, stop_after=1)]
+    assert notices == [f"email {ms_up(at)}"]
+    assert all(j.state is JobState.DELAYED for j in jobs)
+    created = jobs[1].created_at
+    assert created is not None
+    assert [j.run_at for j in jobs[:2]] == [at, created + timedelta(hours=2)]

@@ -57,20 +57,29 @@ WHERE j.queue = %(queue)s AND NOT EXISTS (SELECT 1 FROM ins WHERE ins.key = i.ke
 
 -- name: reserve_bulk_ids
 -- A bulk load (`copy_jobs`) inserts rows whose ids are drawn here, from the table's own
--- identity sequence, in the same transaction. `now()` is the transaction's time: the
--- `created_at` every copied row gets by default, and where a delay starts, as in
--- `enqueue_jobs`.
-SELECT array_agg(nextval(pg_get_serial_sequence('pgqueue_jobs', 'id'))) AS ids, now() AS now
+-- identity sequence, in the same transaction; the sequence is looked up once (an
+-- InitPlan), not per id. `now()` is the transaction's time: the `created_at` every
+-- copied row gets by default, and where a delay starts, as in `enqueue_jobs`. The
+-- workers' wake-up is queued here too, sent only if the transaction commits: the
+-- earliest of now + the shortest delay and the earliest explicit run time, rounded up
+-- to the millisecond as `enqueue_jobs` does.
+SELECT array_agg(nextval((SELECT pg_get_serial_sequence('pgqueue_jobs', 'id'))::regclass))
+           AS ids,
+       now() AS now,
+       pg_notify(
+           %(channel)s,
+           %(queue)s || ' ' || ceil(extract(epoch FROM greatest(
+               least(now() + %(first_delay_ms)s::bigint * interval '1 millisecond',
+                     %(first_run_at)s::timestamptz),
+               now()
+           )) * 1000)::bigint
+       )::text AS sent
 FROM generate_series(1, %(n)s);
 
 -- name: copy_jobs
 -- Binary COPY for large keyless bulks: the fastest way into a table, with no statement to
 -- plan and no arrays to build. Columns left out take their defaults. Ids come from
 -- `reserve_bulk_ids` (COPY writes identity columns as given).
-COPY pgqueue_jobs (id, queue, name, data, opts, priority, run_at, max_attempts,
+COPY pgqueue_jobs (id, name, data, queue, opts, priority, run_at, max_attempts,
                    keep_completed, keep_completed_age, keep_failed, keep_failed_age)
 FROM STDIN (FORMAT BINARY);
-
--- name: notify_jobs_added
--- The wake-up `enqueue_jobs` sends, for a bulk load: sent when the transaction commits.
-SELECT pg_notify(%(channel)s, %(queue)s || ' ' || %(at_ms)s::bigint) AS sent;
