@@ -15,10 +15,12 @@ to `PGQUEUE_DIRECT_URL` or does not happen at all.
 from __future__ import annotations
 
 import os
+import select
 from pathlib import Path
 from typing import Any
 
 from psycopg import AsyncConnection, Connection
+from psycopg.pq import TransactionStatus
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
@@ -31,6 +33,30 @@ STATEMENT_TIMEOUT_MS = 60_000
 """The longest any statement on a pooled connection may run: a bulk enqueue of 100,000
 jobs, a report over a month of a busy queue."""
 _SET_TIMEOUT = f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}"
+
+
+def _quiet(conn: AsyncConnection[Any] | Connection[Any]) -> bool:
+    """An idle connection with nothing to read: the server has not closed it. A server
+    that ends a session (restart, failover, a terminated backend) says so or closes the
+    socket, and either makes the socket readable at once, which a poll sees without a
+    round trip. Anything else is asked of the server, as the pool's own check does."""
+    if conn.closed or conn.info.transaction_status != TransactionStatus.IDLE:
+        return False
+    try:
+        readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    except (OSError, ValueError):
+        return False
+    return not readable
+
+
+async def _check_async(conn: AsyncConnection[Any]) -> None:
+    if not _quiet(conn):
+        await AsyncConnectionPool.check_connection(conn)
+
+
+def _check_sync(conn: Connection[Any]) -> None:
+    if not _quiet(conn):
+        ConnectionPool.check_connection(conn)
 
 
 async def _configure_async(conn: AsyncConnection[Any]) -> None:
@@ -97,10 +123,11 @@ def async_pool(
 ) -> AsyncConnectionPool:
     """An unopened pool; the caller opens it (`await pool.open()`) inside its loop.
 
-    `check` tests each connection with an empty query before handing it out, so that a
-    connection the server dropped (restart, failover) is replaced instead of failing the
-    caller's statement. It costs a round trip per borrow; the worker's hot path, which
-    retries its own statements, turns it off.
+    `check` tests each connection before handing it out, so that a connection the server
+    dropped (restart, failover) is replaced instead of failing the caller's statement. It
+    looks at the socket first and asks the server (an empty query, a round trip) only
+    when something is waiting there; the worker's hot path, which retries its own
+    statements, turns it off.
     """
     return AsyncConnectionPool(
         url,
@@ -111,7 +138,7 @@ def async_pool(
         # session ran it, for whoever gets that session next: not set at all there.
         configure=None if pgbouncer else _configure_async,
         open=False,
-        check=AsyncConnectionPool.check_connection if check else None,
+        check=_check_async if check else None,
         timeout=timeout,
         reconnect_timeout=reconnect_timeout,
         name=name,
@@ -137,7 +164,7 @@ def sync_pool(
         kwargs=connection_kwargs(pgbouncer),
         configure=None if pgbouncer else _configure_sync,
         open=False,
-        check=ConnectionPool.check_connection if check else None,
+        check=_check_sync if check else None,
         timeout=timeout,
         reconnect_timeout=reconnect_timeout,
         name=name,

@@ -16,6 +16,9 @@ from psycopg import AsyncConnection, Connection
 from pgqueue.errors import PgQueueError
 
 SAVEPOINT = "pgqueue_enqueue"
+SAVEPOINT_SQL = f"SAVEPOINT {SAVEPOINT}"
+RELEASE_SQL = f"RELEASE SAVEPOINT {SAVEPOINT}"
+ROLLBACK_SQL = f"ROLLBACK TO SAVEPOINT {SAVEPOINT}"
 
 
 class UnsupportedConnectionError(PgQueueError, TypeError):

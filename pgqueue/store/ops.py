@@ -36,6 +36,8 @@ class Op(Generic[T]):
     prepare: bool | None = None
     atomic: bool = False
     """Run in a transaction, so that an exception from `read` rolls the statement back."""
+    one_round_trip: bool = False
+    """A prepared statement's first run on a connection is one round trip too."""
 
 
 @dataclass(frozen=True)
@@ -158,7 +160,10 @@ def enqueue(queue: str, specs: Sequence[JobSpec]) -> Op[list[Job]]:
         },
         lambda rows: _in_spec_order(queue, specs, rows),
         prepare=True,
-        atomic=any(s.options.key is not None for s in specs),
+        one_round_trip=True,
+        # A key race (see `KeyRace`) must undo what the statement inserted besides; a
+        # lone job that meets one inserted nothing, so it needs no transaction.
+        atomic=len(specs) > 1 and any(s.options.key is not None for s in specs),
     )
 
 
