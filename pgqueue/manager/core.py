@@ -6,10 +6,12 @@ shells differ only in how they run the operation.
 
 from __future__ import annotations
 
+import gc
 import getpass
 import json
 import socket
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +19,7 @@ from pgqueue.config import QUEUES, Settings
 from pgqueue.errors import InvalidJobError, PgQueueError
 from pgqueue.models import Job, JobState
 from pgqueue.options import JobSpec, OptionsCache, build_spec, bulk_json_encoder, validate_queue
+from pgqueue.store import bulk_ops
 from pgqueue.store.feature_ops import FlowJob
 from pgqueue.types import QueueStats
 
@@ -32,6 +35,7 @@ CLEANABLE_STATES = frozenset(
 )
 MAX_BULK = 100_000
 BULK_ITEM_KEYS = frozenset({"name", "data", "opts"})
+KEY_OPTIONS = frozenset({"job_id", "jobId"})
 KEY_RACE_RETRIES = 3
 MAX_GRACE_MS = 100 * 365 * 86_400_000
 MAX_CLEAN_LIMIT = 1_000_000_000
@@ -44,12 +48,22 @@ def build_one(
     return build_spec(queue, name, data, options, settings.max_payload_bytes)
 
 
-def build_bulk(settings: Settings, queue: str, jobs: Iterable[Mapping[str, Any]]) -> list[JobSpec]:
-    validate_queue(queue)
-    specs: list[JobSpec] = []
-    cache: OptionsCache = {}
-    encode = bulk_json_encoder()
-    for index, job in enumerate(jobs):
+class BulkBuilder:
+    """Validates the items of one `add_bulk` call into `JobSpec`s, any range of them at
+    a time: a COPY bulk validates each piece while the server stores the one before. An
+    item that is wrong raises `InvalidJobError` naming it; then nothing is stored."""
+
+    def __init__(self, settings: Settings, queue: str, items: Sequence[Any]) -> None:
+        self.queue = validate_queue(queue)
+        self.items = items
+        self.max_bytes = settings.max_payload_bytes
+        self.cache: OptionsCache = {}
+        self.encode = bulk_json_encoder()
+
+    def specs(self, start: int, end: int) -> list[JobSpec]:
+        return [self.spec(i, self.items[i]) for i in range(start, min(end, len(self.items)))]
+
+    def spec(self, index: int, job: Any) -> JobSpec:
         # `type(x) is dict` first: the ABC check costs more than the rest of a small job.
         if type(job) is not dict and not isinstance(job, Mapping):
             raise InvalidJobError(f"add_bulk item {index} must be a mapping, got {job!r}")
@@ -60,21 +74,64 @@ def build_bulk(settings: Settings, queue: str, jobs: Iterable[Mapping[str, Any]]
         if type(opts) is not dict and not isinstance(opts, Mapping):
             raise InvalidJobError(f"add_bulk item {index}: opts must be a mapping")
         try:
-            spec = build_spec(
-                queue,
+            return build_spec(
+                self.queue,
                 job.get("name"),
                 job.get("data"),
                 opts,
-                settings.max_payload_bytes,
-                cache,
-                encode,
+                self.max_bytes,
+                self.cache,
+                self.encode,
             )
-            specs.append(spec)
         except InvalidJobError as exc:
             raise InvalidJobError(f"add_bulk item {index}: {exc}") from exc
-        if len(specs) > MAX_BULK:
-            raise InvalidJobError(f"add_bulk takes at most {MAX_BULK} jobs per call")
-    return specs
+
+
+def bulk_items(queue: str, jobs: Iterable[Any]) -> list[Any]:
+    """The items of an `add_bulk` call, counted (and the queue name checked) before any
+    is validated."""
+    validate_queue(queue)
+    items = list(jobs)
+    if len(items) > MAX_BULK:
+        raise InvalidJobError(f"add_bulk takes at most {MAX_BULK} jobs per call")
+    return items
+
+
+def copyable(items: Sequence[Any]) -> bool:
+    """Whether a bulk goes by COPY, decided from the items as given: enough of them, none
+    naming a `job_id` (which needs `ON CONFLICT`). An item that is not a plain dict, or
+    whose opts are not, sends the bulk the statement's way, which validates everything
+    before it writes."""
+    if len(items) < bulk_ops.COPY_MIN:
+        return False
+    for item in items:
+        if type(item) is not dict:
+            return False
+        opts = item.get("opts")
+        if opts is not None and (type(opts) is not dict or not KEY_OPTIONS.isdisjoint(opts)):
+            return False
+    return True
+
+
+def build_bulk(settings: Settings, queue: str, items: Sequence[Any]) -> list[JobSpec]:
+    return BulkBuilder(settings, queue, items).specs(0, len(items))
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while a bulk is built and stored. A bulk
+    makes several objects per job (its spec, the returned `Job` and its attributes) that
+    all outlive the call, so the collector would run every few hundred of them, find
+    nothing to free, and promote them, which brings on full collections of the whole
+    heap: a quarter of a large bulk's client time. Left off if the caller turned it off."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def delayed_options(delay: object, options: Mapping[str, Any]) -> dict[str, Any]:

@@ -52,6 +52,7 @@ async def copy_in(conn: AsyncConnection[Any], op: CopyOp[T], prepare: bool = Tru
     async with conn.cursor() as cur, cur.copy(op.copy) as copy:
         for chunk in op.chunks(head):
             await copy.write(chunk)
+    await execute(conn, op.after(head), prepare)
     return op.read(head)
 
 

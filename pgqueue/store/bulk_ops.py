@@ -11,7 +11,7 @@ cost more than storing it.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import MISSING, dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -114,48 +114,52 @@ def _shared(queue: str, queue_field: bytes, o: ResolvedOptions, now: datetime) -
     return _Shared(columns, dict(vars(prototype)))
 
 
-def copyable(specs: Sequence[JobSpec]) -> bool:
-    """Keys need `ON CONFLICT`, which COPY has not; small bulks are one statement."""
-    return len(specs) >= COPY_MIN and all(s.options.key is None for s in specs)
+def _ms_up(moment: datetime) -> int:
+    """Milliseconds since the epoch, rounded up, as every wake-up's time is."""
+    micros = (moment - _UNIX_EPOCH) // timedelta(microseconds=1)
+    return -(-micros // 1000)
 
 
-def _first_run(specs: Sequence[JobSpec]) -> tuple[int | None, datetime | None]:
-    """The shortest delay and the earliest explicit run time among the jobs: the database
-    turns them into the wake-up's time, from the transaction's `now()`."""
-    distinct = {id(s.options): s.options for s in specs}.values()
-    delays = [o.delay_ms for o in distinct if o.run_at is None]
-    run_ats = [o.run_at for o in distinct if o.run_at is not None]
-    return min(delays, default=None), min(run_ats, default=None)
+_UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+BuildSpecs = Callable[[int, int], Sequence[JobSpec]]
+"""Validates and returns the specs of jobs `start` to `end` (not included)."""
 
 
 class _BulkCopy:
     """One bulk's COPY input and the jobs it hands back.
 
-    The jobs of each piece are built right after the piece is handed to the connection,
-    while the server stores it: the client's work and the server's overlap."""
+    Each piece of jobs is validated and encoded while the server stores the piece
+    before, and the jobs of a piece are built right after it is handed to the connection:
+    the client's work and the server's overlap. A job that fails validation raises in
+    the middle of the COPY, which then rolls back whole."""
 
-    def __init__(self, queue: str, specs: Sequence[JobSpec]) -> None:
+    def __init__(self, queue: str, count: int, build: BuildSpecs) -> None:
         self.queue = queue
-        self.specs = specs
+        self.count = count
+        self.build = build
         self.queue_field = _text(queue)
         self.shared: dict[int, _Shared] = {}
         self.jobs: list[Job] = []
+        self.first_run: datetime | None = None
 
     def _shared(self, o: ResolvedOptions, now: datetime) -> _Shared:
         found = self.shared.get(id(o))
         if found is None:
             found = self.shared[id(o)] = _shared(self.queue, self.queue_field, o, now)
+            at = found.job["run_at"]
+            if self.first_run is None or at < self.first_run:
+                self.first_run = at
         return found
 
     def chunks(self, head: Row) -> Iterator[bytes]:
         ids: list[int] = head["ids"]
         now: datetime = head["now"]
-        specs = self.specs
         names: dict[str, bytes] = {}
         out: list[bytes] = [_SIGNATURE]
-        for start in range(0, len(specs), CHUNK_ROWS):
-            end = start + CHUNK_ROWS
-            piece = list(zip(ids[start:end], specs[start:end], strict=True))
+        for start in range(0, self.count, CHUNK_ROWS):
+            end = min(start + CHUNK_ROWS, self.count)
+            piece = list(zip(ids[start:end], self.build(start, end), strict=True))
             for job_id, spec in piece:
                 name = names.get(spec.name)
                 if name is None:
@@ -168,7 +172,7 @@ class _BulkCopy:
                     data,
                     self._shared(spec.options, now).fields,
                 )
-            if start + CHUNK_ROWS >= len(specs):
+            if end == self.count:
                 out.append(_TRAILER)
             yield b"".join(out)
             out = []
@@ -188,27 +192,27 @@ class _BulkCopy:
             job.__dict__ = attributes
             append(job)
 
+    def wake_up(self, head: Row) -> Op[Any]:
+        """The workers' wake-up, sent when the transaction commits: the earliest job's
+        run time, or now if it is due."""
+        now: datetime = head["now"]
+        first = now if self.first_run is None else max(self.first_run, now)
+        return Op(
+            query("notify_jobs_added"),
+            {"channel": CHANNEL, "queue": self.queue, "at_ms": _ms_up(first)},
+            len,
+        )
+
     def read(self, head: Row) -> list[Job]:
-        if len(self.jobs) != len(self.specs):
+        if len(self.jobs) != self.count:
             raise RuntimeError("the COPY input was not written in full")
         return self.jobs
 
 
-def enqueue_copy(queue: str, specs: Sequence[JobSpec]) -> CopyOp[list[Job]]:
-    """`ops.enqueue` for large keyless bulks. The prelude reserves the ids from the
-    table's own sequence and queues the workers' wake-up (sent at commit); the jobs come
-    back built from what the caller sent plus the reserved ids and the transaction's time."""
-    bulk = _BulkCopy(queue, specs)
-    first_delay_ms, first_run_at = _first_run(specs)
-    prelude = Op(
-        query("reserve_bulk_ids"),
-        {
-            "n": len(specs),
-            "channel": CHANNEL,
-            "queue": queue,
-            "first_delay_ms": first_delay_ms,
-            "first_run_at": first_run_at,
-        },
-        lambda rows: rows[0],
-    )
-    return CopyOp(prelude, query("copy_jobs"), bulk.chunks, bulk.read)
+def enqueue_copy(queue: str, count: int, build: BuildSpecs) -> CopyOp[list[Job]]:
+    """`ops.enqueue` for `count` keyless jobs, validated piece by piece by `build`. The
+    prelude reserves their ids from the table's own sequence; the jobs come back built
+    from what the caller sent plus the reserved ids and the transaction's time."""
+    bulk = _BulkCopy(queue, count, build)
+    prelude = Op(query("reserve_bulk_ids"), {"n": count}, lambda rows: rows[0])
+    return CopyOp(prelude, query("copy_jobs"), bulk.chunks, bulk.wake_up, bulk.read)

@@ -44,12 +44,13 @@ class Op(Generic[T]):
 class CopyOp(Generic[T]):
     """A bulk load in one transaction: `prelude` reserves what the rows need, `chunks`
     turns its answer into the `copy` statement's input (binary, in pieces, so that the
-    server stores one piece while the next is built), and `read` builds the result from
-    the prelude's answer."""
+    server stores one piece while the next is built), `after` runs last, and `read`
+    builds the result from the prelude's answer."""
 
     prelude: Op[Row]
     copy: str
     chunks: Callable[[Row], Iterable[bytes]]
+    after: Callable[[Row], Op[Any]]
     read: Callable[[Row], T]
 
 

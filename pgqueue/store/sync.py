@@ -54,6 +54,7 @@ def copy_in(conn: Connection[Any], op: CopyOp[T], prepare: bool = True) -> T:
     with conn.cursor() as cur, cur.copy(op.copy) as copy:
         for chunk in op.chunks(head):
             copy.write(chunk)
+    execute(conn, op.after(head), prepare)
     return op.read(head)
 
 

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from pgqueue import JobQueueManager, JobState
+from pgqueue import InvalidJobError, JobQueueManager, JobState, SyncJobQueueManager
 from pgqueue.store import bulk_ops
 
 
@@ -93,3 +93,31 @@ async def test_copied_bulk_of_delayed_jobs_wakes_workers_for_the_first(
     created = jobs[1].created_at
     assert created is not None
     assert [j.run_at for j in jobs[:2]] == [at, created + timedelta(hours=2)]
+
+
+async def test_a_bad_job_deep_in_a_copied_bulk_stores_nothing(
+    manager: JobQueueManager, db_url: str
+) -> None:
+    """Each piece of a COPY bulk is validated while the server stores the piece before:
+    a bad job in a later piece still rejects the whole bulk, as in the one statement."""
+    specs: list[dict[str, object]] = [{"name": "n", "data": {"i": i}} for i in range(1_200)]
+    specs[1_100] = {"name": "n", "data": {"bad": float("nan")}}
+    with pytest.raises(InvalidJobError, match="add_bulk item 1100: job data must be JSON"):
+        await manager.add_bulk("email", specs)
+    specs[1_100] = {"name": "n", "opts": {"attempts": 0}}
+    with pytest.raises(InvalidJobError, match="add_bulk item 1100: attempts"):
+        await manager.add_bulk("email", specs)
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM pgqueue_jobs").fetchone() == (0,)
+    # The pool's connection came back clean: the next bulk goes in.
+    specs[1_100] = {"name": "n"}
+    assert len(await manager.add_bulk("email", specs)) == 1_200
+    assert (await manager.get_queue_stats("email"))["waiting"] == 1_200
+
+
+def test_blocking_twin_copies_too(sync_manager: SyncJobQueueManager) -> None:
+    specs = [{"name": "n", "data": {"i": i}} for i in range(bulk_ops.COPY_MIN * 3)]
+    jobs = sync_manager.add_bulk("email", specs)
+    assert [j.data for j in jobs] == [s["data"] for s in specs]
+    assert [int(j.id) for j in jobs] == sorted(int(j.id) for j in jobs)
+    assert sync_manager.get_job("email", jobs[-1].id) == jobs[-1]

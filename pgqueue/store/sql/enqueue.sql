@@ -59,21 +59,10 @@ WHERE j.queue = %(queue)s AND NOT EXISTS (SELECT 1 FROM ins WHERE ins.key = i.ke
 -- A bulk load (`copy_jobs`) inserts rows whose ids are drawn here, from the table's own
 -- identity sequence, in the same transaction; the sequence is looked up once (an
 -- InitPlan), not per id. `now()` is the transaction's time: the `created_at` every
--- copied row gets by default, and where a delay starts, as in `enqueue_jobs`. The
--- workers' wake-up is queued here too, sent only if the transaction commits: the
--- earliest of now + the shortest delay and the earliest explicit run time, rounded up
--- to the millisecond as `enqueue_jobs` does.
+-- copied row gets by default, and where a delay starts, as in `enqueue_jobs`.
 SELECT array_agg(nextval((SELECT pg_get_serial_sequence('pgqueue_jobs', 'id'))::regclass))
            AS ids,
-       now() AS now,
-       pg_notify(
-           %(channel)s,
-           %(queue)s || ' ' || ceil(extract(epoch FROM greatest(
-               least(now() + %(first_delay_ms)s::bigint * interval '1 millisecond',
-                     %(first_run_at)s::timestamptz),
-               now()
-           )) * 1000)::bigint
-       )::text AS sent
+       now() AS now
 FROM generate_series(1, %(n)s);
 
 -- name: copy_jobs
@@ -83,3 +72,8 @@ FROM generate_series(1, %(n)s);
 COPY pgqueue_jobs (id, name, data, queue, opts, priority, run_at, max_attempts,
                    keep_completed, keep_completed_age, keep_failed, keep_failed_age)
 FROM STDIN (FORMAT BINARY);
+
+-- name: notify_jobs_added
+-- The wake-up `enqueue_jobs` sends, for a bulk load: "<queue> <earliest run time in ms>",
+-- computed by the client (rounded up), sent when the transaction commits.
+SELECT pg_notify(%(channel)s, %(queue)s || ' ' || %(at_ms)s::bigint) AS sent;
