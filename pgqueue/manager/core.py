@@ -18,7 +18,14 @@ from typing import Any
 from pgqueue.config import QUEUES, Settings
 from pgqueue.errors import InvalidJobError, PgQueueError
 from pgqueue.models import Job, JobState
-from pgqueue.options import JobSpec, OptionsCache, build_spec, bulk_json_encoder, validate_queue
+from pgqueue.options import (
+    JobSpec,
+    OptionsCache,
+    ResolvedOptions,
+    build_spec,
+    bulk_json_encoder,
+    validate_queue,
+)
 from pgqueue.store import bulk_ops
 from pgqueue.store.feature_ops import FlowJob
 from pgqueue.types import QueueStats
@@ -59,9 +66,44 @@ class BulkBuilder:
         self.max_bytes = settings.max_payload_bytes
         self.cache: OptionsCache = {}
         self.encode = bulk_json_encoder()
+        self.names: set[str] = set()
+        """Names already validated by `spec`."""
+        self.plain: ResolvedOptions | None = None
+        """The options of a job that gives none, once `spec` has resolved them."""
 
     def specs(self, start: int, end: int) -> list[JobSpec]:
-        return [self.spec(i, self.items[i]) for i in range(start, min(end, len(self.items)))]
+        """Jobs `start` to `end`. The usual job, a plain dict with a name already seen
+        and no options, is checked here in line, with no call per check; anything else,
+        and anything that fails, goes through `spec`, which says what is wrong."""
+        specs: list[JobSpec] = []
+        append = specs.append
+        items, names, encode, limit = self.items, self.names, self.encode, self.max_bytes
+        for index in range(start, min(end, len(items))):
+            job = items[index]
+            plain = self.plain
+            if (
+                plain is not None
+                and type(job) is dict
+                and not job.get("opts")
+                and BULK_ITEM_KEYS.issuperset(job)
+                and type(name := job.get("name")) is str
+                and name in names
+            ):
+                data = job.get("data")
+                if data is None:
+                    data = {}
+                try:
+                    text = encode(data)
+                except (TypeError, ValueError):
+                    # `spec` says what is wrong, with an encoder that holds nothing of
+                    # this attempt (a failed encoding leaves its containers marked).
+                    self.encode = encode = bulk_json_encoder()
+                    text = ""
+                if text.isascii() and 0 < len(text) <= limit and "\\u0000" not in text:
+                    append(JobSpec(name, data, text, plain))
+                    continue
+            append(self.spec(index, job))
+        return specs
 
     def spec(self, index: int, job: Any) -> JobSpec:
         # `type(x) is dict` first: the ABC check costs more than the rest of a small job.
@@ -74,7 +116,7 @@ class BulkBuilder:
         if type(opts) is not dict and not isinstance(opts, Mapping):
             raise InvalidJobError(f"add_bulk item {index}: opts must be a mapping")
         try:
-            return build_spec(
+            spec = build_spec(
                 self.queue,
                 job.get("name"),
                 job.get("data"),
@@ -85,6 +127,11 @@ class BulkBuilder:
             )
         except InvalidJobError as exc:
             raise InvalidJobError(f"add_bulk item {index}: {exc}") from exc
+        if type(spec.name) is str:
+            self.names.add(spec.name)
+        if not opts and not spec.options.lifo:
+            self.plain = spec.options
+        return spec
 
 
 def bulk_items(queue: str, jobs: Iterable[Any]) -> list[Any]:

@@ -121,3 +121,29 @@ def test_blocking_twin_copies_too(sync_manager: SyncJobQueueManager) -> None:
     assert [j.data for j in jobs] == [s["data"] for s in specs]
     assert [int(j.id) for j in jobs] == sorted(int(j.id) for j in jobs)
     assert sync_manager.get_job("email", jobs[-1].id) == jobs[-1]
+
+
+async def test_every_job_of_a_copied_bulk_is_checked(manager: JobQueueManager) -> None:
+    """Jobs like the ones before them are checked in line; each kind of fault is still
+    found, wherever it is, and named by its item."""
+    base: list[dict[str, object]] = [{"name": "n", "data": {"i": i}} for i in range(600)]
+    faults: list[tuple[dict[str, object], str]] = [
+        ({"name": "n", "data": {"s": "a\x00b"}}, "NUL character"),
+        ({"name": "n", "data": {"s": "\ud800"}}, "lone surrogate"),
+        ({"name": "n", "data": {"s": "x" * 2_000_000}}, "over the"),
+        ({"name": "n", "data": {1, 2}}, "Object of type set is not JSON serializable"),
+        ({"name": "n", "data": {"deep": [{"o": object()}]}}, "type object is not JSON"),
+        ({"name": "n", "extra": 1}, "unknown keys"),
+        ({"name": "", "data": {}}, "job name"),
+        ({"name": "n", "opts": {"delay": -1}}, "delay"),
+    ]
+    for fault, message in faults:
+        items = [*base[:550], fault, *base[551:]]
+        with pytest.raises(InvalidJobError, match=f"add_bulk item 550\\b.*{message}"):
+            await manager.add_bulk("email", items)
+    # Unicode and escaped text that is fine goes in as given.
+    items = [*base[:550], {"name": "n", "data": {"s": "é \\u0000 \n"}}, *base[551:]]
+    jobs = await manager.add_bulk("email", items)
+    assert (await manager.get_job("email", jobs[550].id)) == jobs[550]
+    assert jobs[550].data == {"s": "é \\u0000 \n"}
+    assert (await manager.get_queue_stats("email"))["waiting"] == 600
