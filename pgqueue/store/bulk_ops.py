@@ -10,6 +10,7 @@ cost more than storing it.
 
 from __future__ import annotations
 
+import json
 import struct
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import MISSING, dataclass, fields
@@ -61,6 +62,18 @@ def _jsonb(text: str) -> bytes:
     return _JSONB_START(len(encoded) + 1, 1) + encoded
 
 
+def _in_jsonb_order(value: Any) -> Any:
+    """`value` with every object's keys in the order jsonb keeps them (shorter first,
+    then bytewise). The server sorts each object's keys as it parses it; given them in
+    order, its sort has nothing to do: a tenth of parsing a job's options."""
+    if isinstance(value, dict):
+        ordered = sorted(value, key=lambda k: (len(k.encode()), k.encode()))
+        return {k: _in_jsonb_order(value[k]) for k in ordered}
+    if isinstance(value, list):
+        return [_in_jsonb_order(v) for v in value]
+    return value
+
+
 def _int4(value: int | None) -> bytes:
     return _NULL if value is None else _INT4(4, value)
 
@@ -87,7 +100,7 @@ def _shared(queue: str, queue_field: bytes, o: ResolvedOptions, now: datetime) -
     columns = b"".join(
         (
             queue_field,
-            _jsonb(o.opts_json),
+            _jsonb(json.dumps(_in_jsonb_order(o.opts), separators=(",", ":"))),
             _INT2(2, o.priority),
             _timestamptz(at),
             _INT4(4, o.max_attempts),

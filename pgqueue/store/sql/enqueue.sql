@@ -58,9 +58,10 @@ WHERE j.queue = %(queue)s AND NOT EXISTS (SELECT 1 FROM ins WHERE ins.key = i.ke
 -- name: reserve_bulk_ids
 -- A bulk load (`copy_jobs`) inserts rows whose ids are drawn here, from the table's own
 -- identity sequence, in the same transaction; the sequence is looked up once (an
--- InitPlan), not per id. `now()` is the transaction's time: the `created_at` every
--- copied row gets by default, and where a delay starts, as in `enqueue_jobs`.
-SELECT array_agg(nextval((SELECT pg_get_serial_sequence('pgqueue_jobs', 'id'))::regclass))
+-- InitPlan, cast inside it), not per id. `now()` is the transaction's time: the
+-- `created_at` every copied row gets by default, and where a delay starts, as in
+-- `enqueue_jobs`.
+SELECT array_agg(nextval((SELECT pg_get_serial_sequence('pgqueue_jobs', 'id')::regclass)))
            AS ids,
        now() AS now
 FROM generate_series(1, %(n)s);
