@@ -4,6 +4,7 @@ taken away by retention."""
 from __future__ import annotations
 
 import statistics
+import uuid
 from datetime import datetime
 
 import psycopg
@@ -11,7 +12,7 @@ import pytest
 
 from pgqueue import InvalidJobError, Job, JobQueueManager, JobState, RunningJob
 from pgqueue.registry import Registry
-from pgqueue.store import chart_ops
+from pgqueue.store import chart_ops, ops
 from pgqueue.store.sync import execute
 from pgqueue.types import MinuteMetrics
 from tests.api_support import Api, data_of, error_of
@@ -98,6 +99,39 @@ async def test_jobs_are_counted_per_minute_with_median_wait_and_run(
         assert [m["run_median_ms"] for m in moved] == pytest.approx(
             [m["run_median_ms"] for m in kept]
         ), queue
+
+
+async def test_jobs_failed_outside_the_workers_writes_count_too(
+    manager: JobQueueManager, run_worker: RunWorker, db_url: str
+) -> None:
+    """A job rescued with no attempts left, and a parent failed by its child, count in
+    the minute they failed, as the worker's own failures do."""
+    lost = await manager.add_job("report", "lost", {}, attempts=1)
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        # A worker that is gone: it never registered, so its claim has no heartbeat.
+        [(claimed, _lease)] = execute(conn, ops.claim("report", 1, uuid.uuid4()))
+        assert claimed.id == lost.id
+        [rescued] = execute(conn, ops.rescue(lease_seconds=30, limit=10))
+    assert rescued["state"] == "failed"
+    assert totals(await manager.get_minute_metrics("report", 10)) == (0, 1)
+
+    registry = Registry()
+
+    async def work(job: RunningJob) -> None:
+        raise RuntimeError("no")
+
+    registry.add("test", "*", work)
+    tree = await manager.add_flow(
+        {"queue": "report", "name": "parent", "children": [
+            {"queue": "test", "name": "child", "opts": {"attempts": 1}},
+        ]}
+    )  # fmt: skip
+    async with run_worker(registry, {"test": 1}):
+        parent = await manager.wait_for_job("report", tree["job"].id, timeout=30)
+    assert parent.state is JobState.FAILED
+    assert totals(await manager.get_minute_metrics("test", 10)) == (0, 1)
+    assert totals(await manager.get_minute_metrics("report", 10)) == (0, 2)
+    assert totals(await manager.get_minute_metrics(None, 10)) == (0, 3)
 
 
 async def test_minutes_and_queue_are_validated(manager: JobQueueManager) -> None:

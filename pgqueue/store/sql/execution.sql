@@ -52,17 +52,6 @@ removed AS (
     WHERE j.id = ANY(ARRAY(SELECT id FROM mine WHERE keep_completed = 0))
     RETURNING j.id, j.queue, j.run_at, j.processed_at
 ),
--- Jobs kept for zero completions are deleted, never updated, so the per-minute metrics
--- trigger (migration 0010) does not see them: they are counted here. No row, no insert.
-counted AS (
-    INSERT INTO pgqueue_minute_deltas (queue, minute, completed, failed, wait_ms, run_ms)
-    SELECT queue, date_trunc('minute', now()), count(*), 0,
-           array_agg(greatest(0, extract(epoch FROM processed_at - run_at) * 1000)::float8),
-           array_agg(greatest(0, extract(epoch FROM now() - processed_at) * 1000)::float8)
-    FROM removed
-    WHERE processed_at IS NOT NULL
-    GROUP BY queue
-),
 updated AS (
     UPDATE pgqueue_jobs AS j
     SET state = 'completed', finished_at = now(), return_value = m.result::jsonb,
@@ -70,7 +59,18 @@ updated AS (
     FROM mine AS m
     WHERE j.id = ANY(ARRAY(SELECT id FROM mine WHERE keep_completed IS DISTINCT FROM 0))
       AND j.id = m.id
-    RETURNING j.id, j.queue
+    RETURNING j.id, j.queue, j.run_at, j.processed_at
+),
+-- The per-minute metrics (migration 0010): one delta row per queue per batch, with the
+-- batch's wait and run times. No row, no insert.
+counted AS (
+    INSERT INTO pgqueue_minute_deltas (queue, minute, completed, failed, wait_ms, run_ms)
+    SELECT queue, date_trunc('minute', now()), count(*), 0,
+           array_agg(greatest(0, extract(epoch FROM processed_at - run_at) * 1000)::float8),
+           array_agg(greatest(0, extract(epoch FROM now() - processed_at) * 1000)::float8)
+    FROM (SELECT queue, run_at, processed_at FROM removed
+          UNION ALL SELECT queue, run_at, processed_at FROM updated) AS done
+    GROUP BY queue
 ),
 notified AS (
     SELECT pg_notify('pgqueue_finished', string_agg(DISTINCT queue, ' '))::text AS sent
@@ -95,16 +95,6 @@ removed AS (
       AND %(retry_in_ms)s::bigint IS NULL AND target.keep_failed = 0
     RETURNING j.id, j.queue, j.run_at, j.processed_at
 ),
--- As in complete_jobs: a job deleted instead of marked failed is counted here.
-counted AS (
-    INSERT INTO pgqueue_minute_deltas (queue, minute, completed, failed, wait_ms, run_ms)
-    SELECT queue, date_trunc('minute', now()), 0, count(*),
-           array_agg(greatest(0, extract(epoch FROM processed_at - run_at) * 1000)::float8),
-           array_agg(greatest(0, extract(epoch FROM now() - processed_at) * 1000)::float8)
-    FROM removed
-    WHERE processed_at IS NOT NULL
-    GROUP BY queue
-),
 updated AS (
     UPDATE pgqueue_jobs AS j
     SET state = CASE WHEN %(retry_in_ms)s::bigint IS NULL THEN 'failed' ELSE 'waiting' END,
@@ -117,7 +107,18 @@ updated AS (
     FROM target
     WHERE j.id = target.id AND j.lease = %(lease)s AND j.state = 'active'
       AND NOT (%(retry_in_ms)s::bigint IS NULL AND target.keep_failed IS NOT DISTINCT FROM 0)
-    RETURNING j.id, j.queue, j.state, j.run_at
+    RETURNING j.id, j.queue, j.state, j.run_at, j.processed_at
+),
+-- As in complete_jobs; a retry is not a finish and counts nothing.
+counted AS (
+    INSERT INTO pgqueue_minute_deltas (queue, minute, completed, failed, wait_ms, run_ms)
+    SELECT queue, date_trunc('minute', now()), 0, count(*),
+           array_agg(greatest(0, extract(epoch FROM processed_at - run_at) * 1000)::float8),
+           array_agg(greatest(0, extract(epoch FROM now() - processed_at) * 1000)::float8)
+    FROM (SELECT queue, run_at, processed_at FROM removed
+          UNION ALL SELECT queue, run_at, processed_at FROM updated) AS done
+    WHERE %(retry_in_ms)s::bigint IS NULL
+    GROUP BY queue
 ),
 notified AS (
     SELECT pg_notify('pgqueue_finished', queue)::text AS sent
