@@ -9,14 +9,17 @@ Backpressure: the finisher counts the jobs its worker holds, from claim to writt
 record (running, finished but unrecorded, or being written). Pools claim only while that
 count stays under `limit` (by default twice the worker's slots), so when writes lag the
 worker stops claiming instead of running jobs whose results pile up in memory, all of
-which a crash would run again. The first stop is logged; the log says it caught up once
-the count is back to half the limit, which ends the episode.
+which a crash would run again. A stop ends once the count is back to half the limit.
+Under a flood of short jobs that happens many times a second, so a stop is logged at
+most once a minute, with the number of stops since the last line, and its end is logged
+only for a stop that was.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 
 from pgqueue.db.availability import is_unavailable
@@ -27,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 MAX_BATCH = 2000
 MAX_WRITES = 2
+PAUSE_LOG_SECONDS = 60.0
 
 
 class Finisher:
@@ -39,6 +43,10 @@ class Finisher:
         """Set while pools may claim."""
         self.room.set()
         self._lagging = False
+        self._pauses = 0
+        """Stops since the last one logged."""
+        self._pause_logged_at: float | None = None
+        self._logged_this_pause = False
         self._pending: list[tuple[int, uuid.UUID, str]] = []
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
@@ -56,10 +64,22 @@ class Finisher:
             self.room.clear()
             if not self._lagging:
                 self._lagging = True
-                logger.warning(
-                    "completion writes are behind; claiming paused until they catch up",
-                    extra={"action": "claims_paused", "held": self.held, "limit": self.limit},
-                )
+                self._pauses += 1
+                now = time.monotonic()
+                last = self._pause_logged_at
+                self._logged_this_pause = last is None or now - last >= PAUSE_LOG_SECONDS
+                if self._logged_this_pause:
+                    logger.warning(
+                        "completion writes are behind; claiming paused until they catch up",
+                        extra={
+                            "action": "claims_paused",
+                            "held": self.held,
+                            "limit": self.limit,
+                            "pauses": self._pauses,
+                        },
+                    )
+                    self._pause_logged_at = now
+                    self._pauses = 0
 
     def settle(self, jobs: int) -> None:
         """`jobs` held ones are recorded (completed, failed, retried or put back)."""
@@ -68,10 +88,11 @@ class Finisher:
             self.room.set()
         if self._lagging and self.held <= self.limit // 2:
             self._lagging = False
-            logger.info(
-                "completion writes caught up",
-                extra={"action": "claims_resumed", "held": self.held, "limit": self.limit},
-            )
+            if self._logged_this_pause:
+                logger.info(
+                    "completion writes caught up",
+                    extra={"action": "claims_resumed", "held": self.held, "limit": self.limit},
+                )
 
     def complete(self, job_id: int, lease: uuid.UUID, result_json: str) -> None:
         self._pending.append((job_id, lease, result_json))
