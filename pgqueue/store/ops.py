@@ -237,11 +237,18 @@ def release_lost_claims(worker_id: uuid.UUID, leases: Sequence[uuid.UUID]) -> Op
 
 
 def complete(items: Sequence[tuple[int, uuid.UUID, str]]) -> Op[set[int]]:
-    """`items` are (job id, lease, result as JSON text)."""
+    """`items` are (job id, lease, result as JSON text). Joining texts costs the worker
+    a fraction of what adapting three arrays element by element did; a batch's jobs
+    share a few leases, each spelled out once."""
     ids, leases, results = zip(*items, strict=True) if items else ((), (), ())
+    spelled = {lease: str(lease) for lease in set(leases)}
     return Op(
         query("complete_jobs"),
-        {"ids": list(ids), "leases": list(leases), "results": list(results)},
+        {
+            "ids": "{" + ",".join(map(str, ids)) + "}",
+            "leases": "{" + ",".join(map(spelled.__getitem__, leases)) + "}",
+            "results": "[" + ",".join(results) + "]",
+        },
         lambda rows: {r["id"] for r in rows},
         prepare=True,
     )

@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import threading
 import time
+import uuid
 from typing import Any
 
 import psycopg
@@ -374,3 +375,20 @@ async def test_jobs_of_a_claim_whose_answer_was_lost_are_put_back(
         done = await wait_for(lambda: finished(manager, "test", job.id))
     assert done.state is JobState.COMPLETED
     assert ran == [1] and done.attempts_made == 1
+
+
+async def test_only_the_claim_skips_the_wal_flush(manager: JobQueueManager, db_url: str) -> None:
+    """A claim commits without waiting for the flush; the setting is the claim's own, so
+    the outcome written next on the same connection waits for it as usual."""
+    job = await manager.add_job("test", "flush", {})
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        [(claimed, lease)] = execute(conn, ops.claim("test", 1, uuid.uuid4()))
+        assert claimed.id == job.id
+        assert conn.execute("SHOW synchronous_commit").fetchone() == ("on",)
+        with conn.transaction():
+            execute(conn, ops.claim("test", 1, uuid.uuid4()))
+            assert conn.execute("SHOW synchronous_commit").fetchone() == ("off",)
+        assert conn.execute("SHOW synchronous_commit").fetchone() == ("on",)
+        assert execute(conn, ops.complete([(int(job.id), lease, "1")])) == {int(job.id)}
+    done = await manager.get_job("test", job.id)
+    assert done is not None and done.state is JobState.COMPLETED and done.return_value == 1

@@ -6,6 +6,13 @@
 -- since been claimed again. A paused queue yields nothing. The UPDATE finds its rows
 -- by id through the primary key; JSON columns come back as text, which the worker
 -- decodes faster than psycopg decodes jsonb.
+-- A claim commits without waiting for its WAL to reach disk (`synchronous_commit` off
+-- for this transaction only, set once the first row is leased): the flush is most of a
+-- claim's latency, and the worker claims in sequence. Should the server crash in the
+-- fraction of a second before the flush, the claim is undone: the jobs are waiting
+-- again, and the worker that ran them cannot record their outcome under a lease that no
+-- longer exists, so they run again, as after a worker's crash. Outcomes are written with
+-- a full flush, and WAL is flushed in order, so a recorded outcome implies its claim.
 WITH next AS (
     SELECT id
     FROM pgqueue_jobs
@@ -19,6 +26,7 @@ UPDATE pgqueue_jobs AS j
 SET state = 'active', attempts_made = j.attempts_made + 1, processed_at = now(),
     lease = %(lease)s, worker_id = %(worker_id)s
 WHERE j.id = ANY(ARRAY(SELECT id FROM next))
+  AND (SELECT set_config('synchronous_commit', 'off', true)) IS NOT NULL
 RETURNING j.id, j.queue, j.name, j.data::text AS data, j.opts::text AS opts, j.priority,
           j.run_at, j.attempts_made, j.max_attempts, j.key, j.progress, j.created_at,
           j.processed_at;
@@ -30,21 +38,24 @@ RETURNING j.id, j.queue, j.name, j.data::text AS data, j.opts::text AS opts, j.p
 -- index covers active jobs; see migration 0008): the plan is an index probe per job
 -- whatever the statistics say, generic or custom, with a cold table or a backlog. The
 -- rows are locked first, in id order, and their lease and state read from the locked
--- version, so a job whose lease moved on meanwhile is left alone. The arrays travel in
--- binary, which spares the client quoting every element. One NOTIFY per batch names the
--- queues that finished jobs, for `wait_for_job`.
+-- version, so a job whose lease moved on meanwhile is left alone. The batch travels as
+-- three texts the client joins without touching each element: ids and leases as array
+-- literals, results as one JSON array, in the same order. One NOTIFY per batch names
+-- the queues that finished jobs, for `wait_for_job`.
 WITH locked AS MATERIALIZED (
     SELECT j.id, j.lease, j.state, j.keep_completed
     FROM pgqueue_jobs AS j
-    WHERE j.id = ANY(%(ids)b::bigint[])
+    WHERE j.id = ANY(%(ids)s::bigint[])
     ORDER BY j.id
     FOR UPDATE
 ),
 mine AS MATERIALIZED (
-    SELECT l.id, l.keep_completed, d.result
+    SELECT l.id, l.keep_completed, r.result
     FROM locked AS l
-    JOIN unnest(%(ids)b::bigint[], %(leases)b::uuid[], %(results)b::text[]) AS d(id, lease, result)
+    JOIN unnest(%(ids)s::bigint[], %(leases)s::uuid[]) WITH ORDINALITY AS d(id, lease, n)
       ON d.id = l.id AND d.lease = l.lease
+    JOIN jsonb_array_elements(%(results)s::jsonb) WITH ORDINALITY AS r(result, n)
+      ON r.n = d.n
     WHERE l.state = 'active'
 ),
 removed AS (
@@ -54,7 +65,7 @@ removed AS (
 ),
 updated AS (
     UPDATE pgqueue_jobs AS j
-    SET state = 'completed', finished_at = now(), return_value = m.result::jsonb,
+    SET state = 'completed', finished_at = now(), return_value = m.result,
         lease = NULL, worker_id = NULL
     FROM mine AS m
     WHERE j.id = ANY(ARRAY(SELECT id FROM mine WHERE keep_completed IS DISTINCT FROM 0))
