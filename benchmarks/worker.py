@@ -16,6 +16,7 @@ import sys
 import time
 from typing import Any
 
+from pgqueue import eventloop
 from pgqueue.config import Settings
 from pgqueue.registry import Registry
 from pgqueue.worker import Worker
@@ -58,12 +59,12 @@ def main(argv: list[str] | None = None) -> None:
         profiler = cProfile.Profile()
         profiler.enable()
         try:
-            asyncio.run(serve(args.url, args.queue, args.concurrency))
+            eventloop.run(serve(args.url, args.queue, args.concurrency), eventloop.loop_factory())
         finally:
             profiler.disable()
             profiler.dump_stats(args.profile)
     else:
-        asyncio.run(serve(args.url, args.queue, args.concurrency))
+        eventloop.run(serve(args.url, args.queue, args.concurrency), eventloop.loop_factory())
     sys.stdout.flush()
 
 

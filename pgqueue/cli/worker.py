@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
+from pgqueue import eventloop
 from pgqueue.api import Transport, serve
 from pgqueue.asgi import create_app
 from pgqueue.cli.common import import_option, load_processors, load_settings, prepare_database
@@ -50,6 +51,10 @@ def stop_now(workers: list[Worker]) -> None:
 
 def run_services(services: list[Service], on_second_signal: Callable[[], None]) -> None:
     """Run until SIGINT/SIGTERM; a second signal asks for an immediate stop."""
+    try:
+        factory = eventloop.loop_factory()
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from exc
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -82,7 +87,7 @@ def run_services(services: list[Service], on_second_signal: Callable[[], None]) 
             if isinstance(result, BaseException):
                 raise result
 
-    asyncio.run(main())
+    eventloop.run(main(), factory)
     if threading.active_count() > 1:
         # A plain-def processor is still running in a thread after the grace period; its
         # job was put back, so leave without waiting for it.
