@@ -13,10 +13,10 @@ time per job. Both move to where the work is:
   sorted by parent: two transactions ending children of the same two parents in
   opposite orders can deadlock, and Postgres then aborts one; the workers retry their
   completion and failure writes until they are recorded, so the cost is a retry.
-- Per-minute metrics: the statements that finish jobs (`complete_jobs`, `fail_job`,
-  the maintenance rescue, a parent failed by its child) append their own delta row, as
-  `complete_jobs` already did for jobs deleted at completion. A claim no longer counts
-  minutes it cannot finish.
+- Per-minute metrics: workers count the jobs they complete in memory and send a delta
+  row per (queue, minute) about once a second; the statements that fail jobs
+  (`fail_job`, the maintenance rescue, a parent failed by its child) append their own.
+  A claim or a completion batch no longer aggregates anything for them.
 
 The old trigger functions stay, unused, so that a downgrade can hang them back.
 

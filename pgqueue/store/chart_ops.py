@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pgqueue.store.ops import Op, Row
 from pgqueue.store.queries import query
 from pgqueue.types import MinuteMetrics
@@ -29,6 +31,22 @@ def minute_metrics(queue: str, minutes: int) -> Op[list[MinuteMetrics]]:
         ]
 
     return Op(query("minute_metrics"), {"queue": queue, "minutes": minutes}, read)
+
+
+def add_completed_minute(
+    queue: str, minute: datetime, completed: int, wait_ms: list[float], run_ms: list[float]
+) -> Op[None]:
+    return Op(
+        query("add_completed_minute"),
+        {
+            "queue": queue,
+            "minute": minute,
+            "completed": completed,
+            "wait_ms": wait_ms,
+            "run_ms": run_ms,
+        },
+        lambda rows: None,
+    )
 
 
 def fold_minutes(limit: int) -> Op[int]:

@@ -11,6 +11,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import orjson
@@ -236,7 +237,19 @@ def release_lost_claims(worker_id: uuid.UUID, leases: Sequence[uuid.UUID]) -> Op
     )
 
 
-def complete(items: Sequence[tuple[int, uuid.UUID, str]]) -> Op[set[int]]:
+@dataclass(frozen=True)
+class Completed:
+    ids: set[int]
+    """The jobs recorded; the others' leases had moved on."""
+    at: datetime | None
+    """The statement's time, which is the jobs' `finished_at`; None when none was."""
+
+
+def _completed(rows: list[Row]) -> Completed:
+    return Completed({r["id"] for r in rows}, rows[0]["at"] if rows else None)
+
+
+def complete(items: Sequence[tuple[int, uuid.UUID, str]]) -> Op[Completed]:
     """`items` are (job id, lease, result as JSON text). Joining texts costs the worker
     a fraction of what adapting three arrays element by element did; a batch's jobs
     share a few leases, each spelled out once."""
@@ -249,7 +262,7 @@ def complete(items: Sequence[tuple[int, uuid.UUID, str]]) -> Op[set[int]]:
             "leases": "{" + ",".join(map(spelled.__getitem__, leases)) + "}",
             "results": "[" + ",".join(results) + "]",
         },
-        lambda rows: {r["id"] for r in rows},
+        _completed,
         prepare=True,
     )
 

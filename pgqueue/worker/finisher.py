@@ -23,14 +23,20 @@ import time
 import uuid
 
 from pgqueue.db.availability import is_unavailable
-from pgqueue.store import ops
+from pgqueue.models import Job
+from pgqueue.store import chart_ops, ops
 from pgqueue.store.aio import AsyncStore
+from pgqueue.worker.minutes import MinuteCounts
 
 logger = logging.getLogger(__name__)
 
 MAX_BATCH = 2000
 MAX_WRITES = 2
 PAUSE_LOG_SECONDS = 60.0
+COUNTS_SECONDS = 1.0
+"""How often the per-minute counts of completed jobs are sent (see `minutes`)."""
+
+Pending = tuple[int, uuid.UUID, str, Job]
 
 
 class Finisher:
@@ -47,7 +53,9 @@ class Finisher:
         """Stops since the last one logged."""
         self._pause_logged_at: float | None = None
         self._logged_this_pause = False
-        self._pending: list[tuple[int, uuid.UUID, str]] = []
+        self._pending: list[Pending] = []
+        self._minutes = MinuteCounts()
+        self._sending: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -94,8 +102,8 @@ class Finisher:
                     extra={"action": "claims_resumed", "held": self.held, "limit": self.limit},
                 )
 
-    def complete(self, job_id: int, lease: uuid.UUID, result_json: str) -> None:
-        self._pending.append((job_id, lease, result_json))
+    def complete(self, job_id: int, lease: uuid.UUID, result_json: str, job: Job) -> None:
+        self._pending.append((job_id, lease, result_json, job))
         self._idle.clear()
         self._wake.set()
 
@@ -116,11 +124,12 @@ class Finisher:
         elif not self._writing:
             self._idle.set()
 
-    async def _write(self, batch: list[tuple[int, uuid.UUID, str]]) -> None:
+    async def _write(self, batch: list[Pending]) -> None:
         delay = 0.05
+        op = ops.complete([(job_id, lease, result) for job_id, lease, result, _ in batch])
         while True:
             try:
-                written = await self._store.run(ops.complete(batch))
+                written = await self._store.run(op)
                 break
             except Exception as exc:
                 # The jobs are done; only the record is missing. Keep trying: if this
@@ -135,11 +144,48 @@ class Finisher:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
         self.settle(len(batch))
-        if len(written) != len(batch):
+        if written.at is not None:
+            count = self._minutes.completed
+            for job_id, _, _, job in batch:
+                if job_id in written.ids:
+                    count(job.queue, written.at, job.run_at, job.processed_at)
+            if self._sending is None:
+                self._sending = asyncio.create_task(self._send_counts(COUNTS_SECONDS))
+        if len(written.ids) != len(batch):
             logger.warning(
                 "completions refused: lease lost",
-                extra={"action": "lease_lost", "jobs": len(batch) - len(written)},
+                extra={"action": "lease_lost", "jobs": len(batch) - len(written.ids)},
             )
+
+    async def _send_counts(self, after: float) -> None:
+        await asyncio.sleep(after)
+        self._sending = None
+        if not await self._flush_counts() and self._sending is None:
+            self._sending = asyncio.create_task(self._send_counts(COUNTS_SECONDS))
+
+    async def _flush_counts(self) -> bool:
+        """Send the counts gathered so far; True when all went. What does not go, a
+        failure or a cancel midway, is kept for the next send."""
+        taken = list(self._minutes.take().items())
+        try:
+            while taken:
+                (queue, minute), counts = taken[0]
+                await self._store.run(
+                    chart_ops.add_completed_minute(
+                        queue, minute, counts.completed, counts.wait_ms, counts.run_ms
+                    )
+                )
+                taken.pop(0)
+        except Exception as exc:
+            logger.warning(
+                f"sending per-minute counts failed; retrying: {exc}",
+                extra={"action": "minute_counts_retry", "minutes": len(taken)},
+            )
+            return False
+        finally:
+            for key, counts in taken:
+                self._minutes.put_back(key, counts)
+        return True
 
     async def drain(self) -> None:
         """Wait until everything handed in so far is written."""
@@ -147,6 +193,15 @@ class Finisher:
 
     async def stop(self) -> None:
         await self.drain()
+        sending, self._sending = self._sending, None
+        if sending is not None:
+            sending.cancel()
+            await asyncio.wait({sending})
+        if self._minutes and not await self._flush_counts():
+            logger.warning(
+                "per-minute counts of the last completions were not sent",
+                extra={"action": "minute_counts_lost"},
+            )
         if self._task is not None:
             self._task.cancel()
             await asyncio.wait({self._task})  # not `await`: that would re-raise its cancel

@@ -276,7 +276,7 @@ class QueuePool:
         if self._cancelled and job_id in self._cancelled:
             self._finisher.settle(1)
             return
-        self._finisher.complete(job_id, lease, result_json)
+        self._finisher.complete(job_id, lease, result_json, job)
         if debug:
             logger.debug(
                 "job completed",

@@ -134,6 +134,26 @@ async def test_jobs_failed_outside_the_workers_writes_count_too(
     assert totals(await manager.get_minute_metrics(None, 10)) == (0, 3)
 
 
+async def test_completions_are_counted_while_the_worker_runs(
+    manager: JobQueueManager, run_worker: RunWorker
+) -> None:
+    """The worker counts its completions in memory and sends them about once a second,
+    not only when it stops."""
+    registry = Registry()
+
+    async def work(job: RunningJob) -> int:
+        return 1
+
+    registry.add("test", "*", work)
+    await manager.add_bulk("test", [{"name": "ok", "data": {"i": i}} for i in range(3)])
+    async with run_worker(registry, {"test": 2}):
+
+        async def counted() -> bool:
+            return totals(await manager.get_minute_metrics("test", 5)) == (3, 0)
+
+        await wait_for(counted, timeout=10)
+
+
 async def test_minutes_and_queue_are_validated(manager: JobQueueManager) -> None:
     for minutes in (0, 1441, True, "5"):
         with pytest.raises(InvalidJobError, match="minutes must be"):

@@ -389,6 +389,6 @@ async def test_only_the_claim_skips_the_wal_flush(manager: JobQueueManager, db_u
             execute(conn, ops.claim("test", 1, uuid.uuid4()))
             assert conn.execute("SHOW synchronous_commit").fetchone() == ("off",)
         assert conn.execute("SHOW synchronous_commit").fetchone() == ("on",)
-        assert execute(conn, ops.complete([(int(job.id), lease, "1")])) == {int(job.id)}
+        assert execute(conn, ops.complete([(int(job.id), lease, "1")])).ids == {int(job.id)}
     done = await manager.get_job("test", job.id)
     assert done is not None and done.state is JobState.COMPLETED and done.return_value == 1

@@ -96,7 +96,7 @@ async def test_a_stale_lease_can_neither_complete_nor_fail_the_job(
         [(_, current)] = execute(conn, ops.claim("test", 1, second))
         assert current != stale
 
-        assert execute(conn, ops.complete([(job_id, stale, '"late"')])) == set()
+        assert execute(conn, ops.complete([(job_id, stale, '"late"')])).ids == set()
         assert execute(conn, ops.fail(job_id, stale, "late", "", None)) is None
         assert execute(conn, ops.fail(job_id, stale, "late", "", 1000)) is None
         assert execute(conn, ops.update_progress(job_id, stale, "50")) is False
@@ -105,7 +105,7 @@ async def test_a_stale_lease_can_neither_complete_nor_fail_the_job(
     assert still.failed_reason is None and still.progress is None
 
     with psycopg.connect(db_url, autocommit=True) as conn:
-        assert execute(conn, ops.complete([(job_id, current, '"on time"')])) == {job_id}
+        assert execute(conn, ops.complete([(job_id, current, '"on time"')])).ids == {job_id}
     done = await manager.get_job("test", job.id)
     assert done is not None and done.state is JobState.COMPLETED
     assert done.return_value == "on time"

@@ -118,3 +118,9 @@ CROSS JOIN LATERAL generate_series(
 LEFT JOIN folded AS f ON f.minute = g.minute
 LEFT JOIN fresh AS r ON r.minute = g.minute
 ORDER BY g.minute;
+
+-- name: add_completed_minute
+-- A worker's completions of one queue in one minute, counted in memory and sent about
+-- once a second (worker/minutes.py); failures are counted by `fail_job` itself.
+INSERT INTO pgqueue_minute_deltas (queue, minute, completed, failed, wait_ms, run_ms)
+VALUES (%(queue)s, %(minute)s, %(completed)s, 0, %(wait_ms)s, %(run_ms)s);

@@ -41,7 +41,8 @@ RETURNING j.id, j.queue, j.name, j.data::text AS data, j.opts::text AS opts, j.p
 -- version, so a job whose lease moved on meanwhile is left alone. The batch travels as
 -- three texts the client joins without touching each element: ids and leases as array
 -- literals, results as one JSON array, in the same order. One NOTIFY per batch names
--- the queues that finished jobs, for `wait_for_job`.
+-- the queues that finished jobs, for `wait_for_job`. The statement's time comes back
+-- with the ids: the worker counts the jobs in their minute's metrics (worker/minutes.py).
 WITH locked AS MATERIALIZED (
     SELECT j.id, j.lease, j.state, j.keep_completed
     FROM pgqueue_jobs AS j
@@ -61,7 +62,7 @@ mine AS MATERIALIZED (
 removed AS (
     DELETE FROM pgqueue_jobs AS j
     WHERE j.id = ANY(ARRAY(SELECT id FROM mine WHERE keep_completed = 0))
-    RETURNING j.id, j.queue, j.run_at, j.processed_at
+    RETURNING j.id, j.queue
 ),
 updated AS (
     UPDATE pgqueue_jobs AS j
@@ -70,25 +71,14 @@ updated AS (
     FROM mine AS m
     WHERE j.id = ANY(ARRAY(SELECT id FROM mine WHERE keep_completed IS DISTINCT FROM 0))
       AND j.id = m.id
-    RETURNING j.id, j.queue, j.run_at, j.processed_at
-),
--- The per-minute metrics (migration 0010): one delta row per queue per batch, with the
--- batch's wait and run times. No row, no insert.
-counted AS (
-    INSERT INTO pgqueue_minute_deltas (queue, minute, completed, failed, wait_ms, run_ms)
-    SELECT queue, date_trunc('minute', now()), count(*), 0,
-           array_agg(greatest(0, extract(epoch FROM processed_at - run_at) * 1000)::float8),
-           array_agg(greatest(0, extract(epoch FROM now() - processed_at) * 1000)::float8)
-    FROM (SELECT queue, run_at, processed_at FROM removed
-          UNION ALL SELECT queue, run_at, processed_at FROM updated) AS done
-    GROUP BY queue
+    RETURNING j.id, j.queue
 ),
 notified AS (
     SELECT pg_notify('pgqueue_finished', string_agg(DISTINCT queue, ' '))::text AS sent
     FROM (SELECT queue FROM removed UNION ALL SELECT queue FROM updated) AS done
     HAVING count(*) > 0
 )
-SELECT id FROM (SELECT id FROM removed UNION ALL SELECT id FROM updated) AS done
+SELECT id, now() AS at FROM (SELECT id FROM removed UNION ALL SELECT id FROM updated) AS done
 CROSS JOIN (SELECT count(sent) AS n FROM notified) AS nt;
 
 -- name: fail_job
