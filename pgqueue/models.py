@@ -6,7 +6,7 @@ A leaf module: it imports nothing from pgqueue, so every layer can use it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
 from typing import Any
 
@@ -70,6 +70,21 @@ class CleanupJobType(StrEnum):
     OLD_LOGS = "old-logs"
     TEMP_FILES = "temp-files"
     OLD_ARTIFACTS = "old-artifacts"
+
+
+LIFO_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+"""A LIFO job is stored with its creation time mirrored about this moment, so that a
+later one sorts first among ready jobs (`options.lifo_run_at`)."""
+
+
+def shown_run_at(
+    run_at: datetime | None, created_at: datetime | None, opts: dict[str, Any]
+) -> datetime | None:
+    """The run time a job shows: a LIFO job was ready when it was added, not in the year
+    its sort key falls in. A retried LIFO job waits for a real time, shown as it is."""
+    if run_at is not None and run_at < LIFO_EPOCH and opts.get("lifo"):
+        return created_at
+    return run_at
 
 
 def to_ms(moment: datetime | None) -> int | None:

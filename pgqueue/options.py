@@ -18,7 +18,7 @@ from typing import Any
 
 from pgqueue.config import queue_config
 from pgqueue.errors import InvalidJobError
-from pgqueue.models import JobPriority
+from pgqueue.models import LIFO_EPOCH, JobPriority
 
 DEFAULT_ATTEMPTS = 3
 DEFAULT_BACKOFF: dict[str, Any] = {"type": "exponential", "delay": 2000}
@@ -328,7 +328,7 @@ def _resolve(queue: str, options: Mapping[str, Any]) -> ResolvedOptions:
     )
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH = LIFO_EPOCH
 _lifo_lock = threading.Lock()
 _lifo_last = _EPOCH
 

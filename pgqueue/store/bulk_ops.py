@@ -17,7 +17,7 @@ from dataclasses import MISSING, dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pgqueue.models import Job, JobState
+from pgqueue.models import Job, JobState, shown_run_at
 from pgqueue.options import JobSpec, ResolvedOptions
 from pgqueue.store.notify import CHANNEL
 from pgqueue.store.ops import CopyOp, Op, Row
@@ -120,7 +120,7 @@ def _shared(queue: str, queue_field: bytes, o: ResolvedOptions, now: datetime) -
         priority=o.priority,
         max_attempts=o.max_attempts,
         created_at=now,
-        run_at=at,
+        run_at=shown_run_at(at, now, o.opts),
         key=None,
         inserted=True,
     )

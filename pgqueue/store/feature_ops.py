@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pgqueue.models import Job, JobState
+from pgqueue.models import Job, JobState, shown_run_at
 from pgqueue.options import JobSpec
 from pgqueue.store.notify import CHANNEL, CONTROL_CHANNEL, FINISHED_CHANNEL
 from pgqueue.store.ops import (
@@ -211,7 +211,7 @@ def insert_flow(ids: list[int], nodes: Sequence[FlowJob]) -> Op[list[Job]]:
                     priority=options.priority,
                     max_attempts=options.max_attempts,
                     created_at=row["created_at"],
-                    run_at=row["run_at"],
+                    run_at=shown_run_at(row["run_at"], row["created_at"], options.opts),
                     parent_id=None if node.parent is None else str(ids[node.parent]),
                     pending_children=node.children or None,
                 )

@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 import orjson
 
 from pgqueue.errors import JobNotFoundError, JobStateError
-from pgqueue.models import Job, JobState
+from pgqueue.models import LIFO_EPOCH, Job, JobState, shown_run_at
 from pgqueue.options import JobSpec
 from pgqueue.store.notify import CHANNEL
 from pgqueue.store.queries import query
@@ -95,7 +95,7 @@ def row_to_job(row: Row, state: JobState | None = None) -> Job:
         created_at=row.get("created_at"),
         processed_at=row.get("processed_at"),
         finished_at=row.get("finished_at"),
-        run_at=row.get("run_at"),
+        run_at=shown_run_at(row.get("run_at"), row.get("created_at"), row["opts"] or {}),
         key=row.get("key"),
         cancelled_by=row.get("cancelled_by"),
         parent_id=None if row.get("parent_id") is None else str(row["parent_id"]),
@@ -118,7 +118,7 @@ def _inserted_job(queue: str, spec: JobSpec, row: Row) -> Job:
         priority=spec.options.priority,
         max_attempts=spec.options.max_attempts,
         created_at=row["created_at"],
-        run_at=row["run_at"],
+        run_at=shown_run_at(row["run_at"], row["created_at"], spec.options.opts),
         key=spec.options.key,
         inserted=True,
     )
@@ -196,12 +196,14 @@ def _loads(text: str) -> Any:
 def _claimed_job(row: Row) -> Job:
     """`row_to_job` for the claim's known columns: no lookups of columns it lacks, and
     JSON decoded from text, which skips the byte-level decoding jsonb columns go through."""
+    opts = _loads(row["opts"])
+    run_at = row["run_at"]
     return Job(
         id=str(row["id"]),
         queue=row["queue"],
         name=row["name"],
         data=_loads(row["data"]),
-        opts=_loads(row["opts"]),
+        opts=opts,
         state=JobState.ACTIVE,
         priority=row["priority"],
         progress=row["progress"],
@@ -209,7 +211,7 @@ def _claimed_job(row: Row) -> Job:
         max_attempts=row["max_attempts"],
         created_at=row["created_at"],
         processed_at=row["processed_at"],
-        run_at=row["run_at"],
+        run_at=run_at if run_at >= LIFO_EPOCH else shown_run_at(run_at, row["created_at"], opts),
         key=row["key"],
     )
 
