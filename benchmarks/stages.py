@@ -56,9 +56,14 @@ class Bench:
         assert row is not None
         return int(row["remaining"])
 
+    async def any_left(self, queue: str) -> bool:
+        cur = await self.probe.execute(sql.ANY_LEFT, {"queue": queue})
+        row = await cur.fetchone()
+        return row is not None and bool(row["left"])
+
     async def wait_drained(self, queue: str) -> None:
         deadline = time.monotonic() + DRAIN_DEADLINE
-        while await self.remaining(queue):
+        while await self.any_left(queue):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"queue {queue!r} did not drain in {DRAIN_DEADLINE:.0f} s")
             await asyncio.sleep(POLL)
