@@ -25,6 +25,7 @@ from pgqueue.store.ops import CopyOp, Op
 T = TypeVar("T")
 U = TypeVar("U")
 IDLE = TransactionStatus.IDLE
+INTRANS = TransactionStatus.INTRANS
 INERROR = TransactionStatus.INERROR
 
 
@@ -47,13 +48,40 @@ async def execute(conn: AsyncConnection[Any], op: Op[T], prepare: bool = True) -
 
 
 async def copy_in(conn: AsyncConnection[Any], op: CopyOp[T], prepare: bool = True) -> T:
-    """Run a bulk load on `conn`, which must be in a transaction."""
-    head = await execute(conn, op.prelude, prepare)
+    """Run a bulk load on `conn` (ours, idle, in autocommit) in a transaction of its own.
+
+    BEGIN goes out with the prelude and COMMIT with the last statement, each pair in one
+    pipeline where the driver has them: the load takes three round trips, not five."""
+    if not PIPELINE:
+        async with conn.transaction():
+            head = await execute(conn, op.prelude, prepare)
+            await _copy(conn, op, head)
+            await execute(conn, op.after(head), prepare)
+        return op.read(head)
+    try:
+        async with conn.cursor(row_factory=dict_row) as cur:
+            async with conn.pipeline():
+                await conn.execute("BEGIN")
+                await cur.execute(
+                    op.prelude.sql, op.prelude.params, prepare=op.prelude.prepare and prepare
+                )
+            head = op.prelude.read(await cur.fetchall())
+        await _copy(conn, op, head)
+        last = op.after(head)
+        async with conn.pipeline():
+            await conn.execute(last.sql, last.params)
+            await conn.execute("COMMIT")
+    except BaseException:
+        if conn.info.transaction_status in (INTRANS, INERROR):
+            await conn.execute("ROLLBACK")
+        raise
+    return op.read(head)
+
+
+async def _copy(conn: AsyncConnection[Any], op: CopyOp[Any], head: Any) -> None:
     async with conn.cursor() as cur, cur.copy(op.copy) as copy:
         for chunk in op.chunks(head):
             await copy.write(chunk)
-    await execute(conn, op.after(head), prepare)
-    return op.read(head)
 
 
 class AsyncUnit:
@@ -98,7 +126,7 @@ class AsyncStore:
             return await execute(conn, op, self.prepare)
 
     async def run_copy(self, op: CopyOp[T]) -> T:
-        async with self._connection() as conn, conn.transaction():
+        async with self._connection() as conn:
             return await copy_in(conn, op, self.prepare)
 
     async def run_after(self, first: Op[Any], op: Op[T]) -> T:

@@ -29,6 +29,8 @@ the one statement's per-row work."""
 
 CHUNK_ROWS = 500
 """Rows per piece of COPY input: the server stores one piece while the next is built."""
+FIRST_CHUNK_ROWS = 100
+"""The first piece is smaller: the server waits for it with nothing else to do."""
 
 # PostgreSQL's binary COPY format: a signature, flags and header extension length (both
 # zero), then per row a field count and each field as its length and bytes (-1: NULL),
@@ -170,8 +172,8 @@ class _BulkCopy:
         now: datetime = head["now"]
         names: dict[str, bytes] = {}
         out: list[bytes] = [_SIGNATURE]
-        for start in range(0, self.count, CHUNK_ROWS):
-            end = min(start + CHUNK_ROWS, self.count)
+        starts = [0, *range(FIRST_CHUNK_ROWS, self.count, CHUNK_ROWS)]
+        for start, end in zip(starts, [*starts[1:], self.count], strict=True):
             piece = list(zip(ids[start:end], self.build(start, end), strict=True))
             for job_id, spec in piece:
                 name = names.get(spec.name)

@@ -27,6 +27,7 @@ from pgqueue.store.ops import CopyOp, Op
 T = TypeVar("T")
 U = TypeVar("U")
 IDLE = TransactionStatus.IDLE
+INTRANS = TransactionStatus.INTRANS
 INERROR = TransactionStatus.INERROR
 
 
@@ -49,13 +50,40 @@ def execute(conn: Connection[Any], op: Op[T], prepare: bool = True) -> T:
 
 
 def copy_in(conn: Connection[Any], op: CopyOp[T], prepare: bool = True) -> T:
-    """Run a bulk load on `conn`, which must be in a transaction."""
-    head = execute(conn, op.prelude, prepare)
+    """Run a bulk load on `conn` (ours, idle, in autocommit) in a transaction of its own.
+
+    BEGIN goes out with the prelude and COMMIT with the last statement, each pair in one
+    pipeline where the driver has them: the load takes three round trips, not five."""
+    if not PIPELINE:
+        with conn.transaction():
+            head = execute(conn, op.prelude, prepare)
+            _copy(conn, op, head)
+            execute(conn, op.after(head), prepare)
+        return op.read(head)
+    try:
+        with conn.cursor(row_factory=dict_row) as cur:
+            with conn.pipeline():
+                conn.execute("BEGIN")
+                cur.execute(
+                    op.prelude.sql, op.prelude.params, prepare=op.prelude.prepare and prepare
+                )
+            head = op.prelude.read(cur.fetchall())
+        _copy(conn, op, head)
+        last = op.after(head)
+        with conn.pipeline():
+            conn.execute(last.sql, last.params)
+            conn.execute("COMMIT")
+    except BaseException:
+        if conn.info.transaction_status in (INTRANS, INERROR):
+            conn.execute("ROLLBACK")
+        raise
+    return op.read(head)
+
+
+def _copy(conn: Connection[Any], op: CopyOp[Any], head: Any) -> None:
     with conn.cursor() as cur, cur.copy(op.copy) as copy:
         for chunk in op.chunks(head):
             copy.write(chunk)
-    execute(conn, op.after(head), prepare)
-    return op.read(head)
 
 
 class SyncUnit:
@@ -100,7 +128,7 @@ class SyncStore:
             return execute(conn, op, self.prepare)
 
     def run_copy(self, op: CopyOp[T]) -> T:
-        with self._connection() as conn, conn.transaction():
+        with self._connection() as conn:
             return copy_in(conn, op, self.prepare)
 
     def run_after(self, first: Op[Any], op: Op[T]) -> T:

@@ -139,3 +139,17 @@ async def test_a_failed_add_job_rolls_back_to_its_savepoint(
     assert counted == (2,)
     names = [j.name for j in await manager.get_jobs("email", "waiting")]
     assert names == ["fine"] and kept.inserted
+
+
+async def test_a_copied_bulk_is_three_round_trips(
+    one_connection_manager: JobQueueManager,
+) -> None:
+    """BEGIN with the ids' reservation, the COPY, the wake-up with COMMIT."""
+    manager = one_connection_manager
+    items = [{"name": "n", "data": {"i": i}} for i in range(1_000)]
+    await manager.add_bulk("email", items)  # the pool's first borrow
+    async with pool_protocol(manager) as messages:
+        jobs = await manager.add_bulk("email", items)
+    assert round_trips(messages) == 3
+    assert "F CopyData" in messages and "B CommandComplete COMMIT" in messages
+    assert len(jobs) == 1_000 and await manager.get_job("email", jobs[-1].id) == jobs[-1]
