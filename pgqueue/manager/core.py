@@ -78,9 +78,9 @@ class BulkBuilder:
         specs: list[JobSpec] = []
         append = specs.append
         items, names, encode, limit = self.items, self.names, self.encode, self.max_bytes
+        plain = self.plain
         for index in range(start, min(end, len(items))):
             job = items[index]
-            plain = self.plain
             if (
                 plain is not None
                 and type(job) is dict
@@ -103,6 +103,7 @@ class BulkBuilder:
                     append(JobSpec(name, data, text, plain))
                     continue
             append(self.spec(index, job))
+            plain, encode = self.plain, self.encode
         return specs
 
     def spec(self, index: int, job: Any) -> JobSpec:

@@ -171,11 +171,16 @@ class _BulkCopy:
         ids: list[int] = head["ids"]
         now: datetime = head["now"]
         names: dict[str, bytes] = {}
+        known = self.shared.get
         out: list[bytes] = [_SIGNATURE]
         starts = [0, *range(FIRST_CHUNK_ROWS, self.count, CHUNK_ROWS)]
         for start, end in zip(starts, [*starts[1:], self.count], strict=True):
-            piece = list(zip(ids[start:end], self.build(start, end), strict=True))
-            for job_id, spec in piece:
+            piece_ids = ids[start:end]
+            specs = self.build(start, end)
+            templates: list[dict[str, Any]] = []
+            template = templates.append
+            for job_id, spec in zip(piece_ids, specs, strict=True):
+                shared = known(id(spec.options)) or self._shared(spec.options, now)
                 name = names.get(spec.name)
                 if name is None:
                     name = names[spec.name] = _text(spec.name)
@@ -185,20 +190,23 @@ class _BulkCopy:
                     name,
                     _JSONB_START(len(data) + 1, 1),
                     data,
-                    self._shared(spec.options, now).fields,
+                    shared.fields,
                 )
+                template(shared.job)
             if end == self.count:
                 out.append(_TRAILER)
             yield b"".join(out)
             out = []
-            self._build_jobs(piece, now)
+            self._build_jobs(piece_ids, specs, templates)
 
-    def _build_jobs(self, piece: list[tuple[int, JobSpec]], now: datetime) -> None:
+    def _build_jobs(
+        self, ids: list[int], specs: Sequence[JobSpec], templates: list[dict[str, Any]]
+    ) -> None:
         new = object.__new__
         append = self.jobs.append
-        for job_id, spec in piece:
+        for job_id, spec, template in zip(ids, specs, templates, strict=True):
             job = new(Job)
-            attributes = self._shared(spec.options, now).job.copy()
+            attributes = template.copy()
             attributes["id"] = str(job_id)
             attributes["name"] = spec.name
             attributes["data"] = spec.data
