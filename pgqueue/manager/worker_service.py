@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Self
 
 from pgqueue.config import Settings
+from pgqueue.manager.core import MAX_WAIT_SECONDS
 from pgqueue.store import chart_ops, feature_ops, notify, ops
 from pgqueue.store.aio import AsyncStore, open_store
 
@@ -134,7 +135,7 @@ class WorkerService:
         prune_batch: int = PRUNE_BATCH,
     ) -> Maintained:
         """One pass in one short transaction, if this worker wins the fleet's advisory
-        lock: rescue, retention, per-minute metrics.
+        lock: rescue, retention, per-minute metrics, stale `wait_for_job` registrations.
 
         `may_rescue()` is asked once a connection is held: the pass may have waited out
         an outage, after which declaring other workers dead could run their jobs twice."""
@@ -148,6 +149,7 @@ class WorkerService:
             pruned = await unit.run(ops.prune_finished(prune_batch))
             await unit.run(chart_ops.fold_minutes(FOLD_BATCH))
             await unit.run(chart_ops.prune_minute_metrics(prune_batch))
+            await unit.run(ops.prune_waiters(MAX_WAIT_SECONDS, prune_batch))
         return Maintained([r["id"] for r in rescued], pruned)
 
 

@@ -51,6 +51,18 @@ def job_outcome(queue: str, job_id: str | int) -> Op[Job | None]:
     )
 
 
+def watch_job(job_id: int) -> Op[bool]:
+    """Register a wait for `job_id`; True when it has ended or is gone already (then
+    nothing was registered and the waiter reads the outcome at once)."""
+    return Op(
+        query("watch_job"), {"id": job_id}, lambda rows: not rows or not rows[0]["registered"]
+    )
+
+
+def unwatch_job(job_id: int) -> Op[None]:
+    return Op(query("unwatch_job"), {"id": job_id}, lambda rows: None)
+
+
 def set_rate_limit(queue: str, rate_max: int, duration_ms: int) -> Op[None]:
     return Op(
         query("set_rate_limit"),

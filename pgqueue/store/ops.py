@@ -19,7 +19,7 @@ import orjson
 from pgqueue.errors import JobNotFoundError, JobStateError
 from pgqueue.models import LIFO_EPOCH, Job, JobState, shown_run_at
 from pgqueue.options import JobSpec
-from pgqueue.store.notify import CHANNEL
+from pgqueue.store.notify import CHANNEL, FINISHED_CHANNEL
 from pgqueue.store.queries import query
 from pgqueue.types import STAT_FIELDS
 
@@ -260,6 +260,7 @@ def complete(items: Sequence[tuple[int, uuid.UUID, str]]) -> Op[Completed]:
     return Op(
         query("complete_jobs"),
         {
+            "channel": FINISHED_CHANNEL,
             "ids": "{" + ",".join(map(str, ids)) + "}",
             "leases": "{" + ",".join(map(spelled.__getitem__, leases)) + "}",
             "results": "[" + ",".join(results) + "]",
@@ -440,9 +441,18 @@ def set_maintenance_timeout(timeout_ms: int) -> Op[None]:
 def rescue(lease_seconds: float, limit: int) -> Op[list[Row]]:
     return Op(
         query("rescue_jobs"),
-        {"channel": CHANNEL, "lease_seconds": lease_seconds, "limit": limit},
+        {
+            "channel": CHANNEL,
+            "finished_channel": FINISHED_CHANNEL,
+            "lease_seconds": lease_seconds,
+            "limit": limit,
+        },
         lambda rows: rows,
     )
+
+
+def prune_waiters(max_wait_seconds: int, limit: int) -> Op[int]:
+    return Op(query("prune_waiters"), {"max_wait_seconds": max_wait_seconds, "limit": limit}, len)
 
 
 def prune_finished(limit: int) -> Op[int]:

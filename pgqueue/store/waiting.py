@@ -1,10 +1,12 @@
-"""Waiting for a job to end: LISTEN on the finished channel, then read the job.
+"""Waiting for a job to end: LISTEN on the finished channel, register, then read the job.
 
-Completions, final failures and cancellations each send one NOTIFY naming the queue
-(one per completion batch, not per job). A waiter listens first and reads the job
-second, so a job that ends between the two is still seen; each notification for its
-queue makes it read the job again, by primary key. No polling, unless LISTEN cannot
-work (behind a transaction pooler with no direct URL): then `poll_async`.
+Final failures and cancellations each send one NOTIFY naming the queue; a completion
+batch sends one only when someone has registered a wait for one of its jobs (a NOTIFY
+serialises commits; see migration 0013). A waiter listens first, then registers the job
+while reading it `FOR SHARE` (`watch_job`), so a job that ends at any moment around
+these steps is still seen; each notification for its queue makes it read the job again,
+by primary key. It removes its registration when it stops waiting. No polling, unless
+LISTEN cannot work (behind a transaction pooler with no direct URL): then `poll_async`.
 """
 
 from __future__ import annotations
@@ -12,11 +14,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 
+import psycopg
 from psycopg import AsyncConnection, Connection
 
 from pgqueue.errors import JobNotFoundError
 from pgqueue.models import Job, JobState
+from pgqueue.store import aio, feature_ops, sync
 from pgqueue.store.notify import FINISHED_CHANNEL
 
 FINAL_STATES = frozenset({JobState.COMPLETED, JobState.FAILED, JobState.CANCELLED})
@@ -44,17 +49,32 @@ async def wait_async(
     conn = await AsyncConnection.connect(listen_url, autocommit=True)
     async with conn:
         await conn.execute(f"LISTEN {FINISHED_CHANNEL}")
-        while True:
-            done = _outcome(queue, job_id, await read())
-            if done is not None:
-                return done
+        first = await read()
+        done = _outcome(queue, job_id, first)
+        if done is not None:
+            return done
+        assert first is not None  # `_outcome` raised for a missing job
+        watched = int(first.id)
+        try:
+            ended = await aio.execute(conn, feature_ops.watch_job(watched))
             while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise _timed_out(queue, job_id, timeout)
-                heard = [n async for n in conn.notifies(timeout=remaining, stop_after=1)]
-                if any(queue in n.payload.split(" ") for n in heard):
-                    break
+                if ended:
+                    done = _outcome(queue, job_id, await read())
+                    if done is not None:
+                        return done
+                ended = True
+                while True:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise _timed_out(queue, job_id, timeout)
+                    heard = [n async for n in conn.notifies(timeout=remaining, stop_after=1)]
+                    if any(queue in n.payload.split(" ") for n in heard):
+                        break
+        finally:
+            # A lost connection takes its registration's use with it; the row itself is
+            # pruned by the maintenance pass.
+            with suppress(psycopg.Error):
+                await aio.execute(conn, feature_ops.unwatch_job(watched))
 
 
 def wait_sync(
@@ -68,17 +88,30 @@ def wait_sync(
     deadline = time.monotonic() + timeout
     with Connection.connect(listen_url, autocommit=True) as conn:
         conn.execute(f"LISTEN {FINISHED_CHANNEL}")
-        while True:
-            done = _outcome(queue, job_id, read())
-            if done is not None:
-                return done
+        first = read()
+        done = _outcome(queue, job_id, first)
+        if done is not None:
+            return done
+        assert first is not None  # `_outcome` raised for a missing job
+        watched = int(first.id)
+        try:
+            ended = sync.execute(conn, feature_ops.watch_job(watched))
             while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise _timed_out(queue, job_id, timeout)
-                heard = list(conn.notifies(timeout=remaining, stop_after=1))
-                if any(queue in n.payload.split(" ") for n in heard):
-                    break
+                if ended:
+                    done = _outcome(queue, job_id, read())
+                    if done is not None:
+                        return done
+                ended = True
+                while True:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise _timed_out(queue, job_id, timeout)
+                    heard = list(conn.notifies(timeout=remaining, stop_after=1))
+                    if any(queue in n.payload.split(" ") for n in heard):
+                        break
+        finally:
+            with suppress(psycopg.Error):
+                sync.execute(conn, feature_ops.unwatch_job(watched))
 
 
 async def poll_async(

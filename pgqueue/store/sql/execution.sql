@@ -40,8 +40,10 @@ RETURNING j.id, j.queue, j.name, j.data::text AS data, j.opts::text AS opts, j.p
 -- rows are locked first, in id order, and their lease and state read from the locked
 -- version, so a job whose lease moved on meanwhile is left alone. The batch travels as
 -- three texts the client joins without touching each element: ids and leases as array
--- literals, results as one JSON array, in the same order. One NOTIFY per batch names
--- the queues that finished jobs, for `wait_for_job`. The statement's time comes back
+-- literals, results as one JSON array, in the same order. When someone waits for one
+-- of the batch's jobs (`wait_for_job`), one NOTIFY names the queues that finished jobs;
+-- a NOTIFY serialises commits, so there is none otherwise (see migration 0013, which
+-- also says why the check runs last). The statement's time comes back
 -- with the ids: the worker counts the jobs in their minute's metrics (worker/minutes.py).
 WITH locked AS MATERIALIZED (
     SELECT j.id, j.lease, j.state, j.keep_completed
@@ -74,8 +76,10 @@ updated AS (
     RETURNING j.id, j.queue
 ),
 notified AS (
-    SELECT pg_notify('pgqueue_finished', string_agg(DISTINCT queue, ' '))::text AS sent
-    FROM (SELECT queue FROM removed UNION ALL SELECT queue FROM updated) AS done
+    SELECT pgqueue_notify_waiters(
+               %(channel)s, string_agg(DISTINCT queue, ' '), array_agg(id)
+           ) AS sent
+    FROM (SELECT id, queue FROM removed UNION ALL SELECT id, queue FROM updated) AS done
     HAVING count(*) > 0
 )
 SELECT id, now() AS at FROM (SELECT id FROM removed UNION ALL SELECT id FROM updated) AS done

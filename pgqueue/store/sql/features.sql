@@ -38,6 +38,24 @@ WHERE j.queue = %(queue)s AND (j.id = %(id)s OR j.key = %(key)s)
 ORDER BY j.id = %(id)s DESC
 LIMIT 1;
 
+-- name: watch_job
+-- `wait_for_job` registers the job it waits for, so that the batch completing it sends
+-- a NOTIFY (see migration 0013). Reading the job `FOR SHARE` in the same statement is
+-- what makes this race-free against a completion in flight: it waits for that
+-- completion's commit. A job already ended (or gone) is not registered.
+WITH job AS (
+    SELECT id, state FROM pgqueue_jobs WHERE id = %(id)s FOR SHARE
+),
+registered AS (
+    INSERT INTO pgqueue_job_waiters (job_id)
+    SELECT id FROM job WHERE state NOT IN ('completed', 'failed', 'cancelled')
+    RETURNING job_id
+)
+SELECT job.state, (SELECT count(*) FROM registered) AS registered FROM job;
+
+-- name: unwatch_job
+DELETE FROM pgqueue_job_waiters WHERE job_id = %(id)s AND pid = pg_backend_pid();
+
 -- name: set_rate_limit
 -- At most `rate_max` jobs of the queue start in any `rate_duration_ms` window. The
 -- window's log is kept: tightening a limit takes effect against the starts already made.

@@ -80,6 +80,10 @@ counted AS (
 notified AS (
     SELECT pg_notify(%(channel)s, queue || ' 0')::text AS sent
     FROM (SELECT DISTINCT queue FROM rescued WHERE state = 'waiting') AS q
+    UNION ALL
+    -- `wait_for_job` hears of a job that failed here, as of any other final failure.
+    SELECT pg_notify(%(finished_channel)s, queue)::text
+    FROM (SELECT DISTINCT queue FROM rescued WHERE state = 'failed') AS q
 )
 SELECT rescued.id, rescued.queue, rescued.state
 FROM rescued CROSS JOIN (SELECT count(sent) AS n FROM notified) AS nt
@@ -177,3 +181,13 @@ locked AS MATERIALIZED (
 DELETE FROM pgqueue_jobs AS j
 WHERE j.id = ANY(ARRAY(SELECT id FROM locked WHERE state IN ('completed', 'failed')))
 RETURNING j.id;
+
+-- name: prune_waiters
+-- Registrations of `wait_for_job` calls whose process died before removing them (see
+-- migration 0013): no wait lasts longer than `max_wait_seconds`.
+DELETE FROM pgqueue_job_waiters
+WHERE ctid = ANY(ARRAY(
+    SELECT ctid FROM pgqueue_job_waiters
+    WHERE since < now() - %(max_wait_seconds)s * interval '1 second'
+    LIMIT %(limit)s
+));
