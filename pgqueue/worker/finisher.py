@@ -145,10 +145,8 @@ class Finisher:
                 delay = min(delay * 2, 2.0)
         self.settle(len(batch))
         if written.at is not None:
-            count = self._minutes.completed
-            for job_id, _, _, job in batch:
-                if job_id in written.ids:
-                    count(job.queue, written.at, job.run_at, job.processed_at)
+            ids = written.ids
+            self._minutes.completed(written.at, (job for i, _, _, job in batch if i in ids))
             if self._sending is None:
                 self._sending = asyncio.create_task(self._send_counts(COUNTS_SECONDS))
         if len(written.ids) != len(batch):

@@ -11,8 +11,11 @@ final. A worker killed between sends loses at most a second of its counts, never
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+
+from pgqueue.models import Job
 
 
 @dataclass
@@ -29,20 +32,23 @@ class MinuteCounts:
     def __bool__(self) -> bool:
         return bool(self._minutes)
 
-    def completed(
-        self, queue: str, at: datetime, run_at: datetime | None, started: datetime | None
-    ) -> None:
-        """A job of `queue` that was ready at `run_at` and started at `started` was
-        recorded completed at `at` (the database's clock throughout)."""
-        key = (queue, at.replace(second=0, microsecond=0))
-        minute = self._minutes.get(key)
-        if minute is None:
-            minute = self._minutes[key] = Minute()
-        minute.completed += 1
-        if started is not None:
-            if run_at is not None:
-                minute.wait_ms.append(max(0.0, (started - run_at).total_seconds() * 1000))
-            minute.run_ms.append(max(0.0, (at - started).total_seconds() * 1000))
+    def completed(self, at: datetime, jobs: Iterable[Job]) -> None:
+        """`jobs` were recorded completed at `at` (the database's clock, as their ready
+        and start times are). Jobs of one batch share their minute, and mostly their
+        queue, so each is an append or two."""
+        minute_of = at.replace(second=0, microsecond=0)
+        queue: str | None = None
+        minute = Minute()
+        for job in jobs:
+            if job.queue != queue:
+                queue = job.queue
+                minute = self._minutes.setdefault((queue, minute_of), Minute())
+            minute.completed += 1
+            started = job.processed_at
+            if started is not None:
+                if job.run_at is not None:
+                    minute.wait_ms.append(max(0.0, (started - job.run_at).total_seconds() * 1000))
+                minute.run_ms.append(max(0.0, (at - started).total_seconds() * 1000))
 
     def take(self) -> dict[tuple[str, datetime], Minute]:
         taken, self._minutes = self._minutes, {}
