@@ -1,9 +1,12 @@
 """One queue's pool: claims as many jobs as it has free slots and runs them.
 
-The fetch loop claims a batch sized to the free slots in one round trip, but never more
-than half of all slots: the next claim is then in flight while the last batch runs, so
-the database and the processors work at the same time. After a full batch it claims
-again at once (there is probably more); after a short one it sleeps
+The fetch loop claims a batch sized to the free slots in one round trip (at most
+`MAX_CLAIM`). Slots free one job at a time, so under steady work the claims follow the
+jobs finishing; a fleet of short jobs frees the whole pool between two claims, and one
+claim then fills it (claiming half the slots at a time, as before, cost twice the round
+trips and claims for no gain: the next claim went out while the batch ran either way).
+After a full batch it claims again at once (there is probably more); after a short one
+it sleeps
 until NOTIFY says a job is ready, a local timer says a delayed job is due, or the poll
 interval passes (the fallback should a notification be missed). It claims only while
 the finisher has room (see `Finisher`): when completion writes lag, claiming waits.
@@ -83,7 +86,7 @@ class QueuePool:
         self._timers: list[asyncio.TimerHandle] = []
         self._lost_claims: set[uuid.UUID] = set()
         self._async_fns: dict[Callable[[Any], Any], bool] = {}
-        self._claim_size = min(MAX_CLAIM, (concurrency + 1) // 2)
+        self._claim_size = min(MAX_CLAIM, concurrency)
         self.limited = False
         self._cancelled: set[int] = set()
         self._threads: set[int] = set()
