@@ -41,6 +41,12 @@ PRUNE_BATCH = 5000
 RESCUE_BATCH = 5000
 FOLD_BATCH = 5000
 """Per-minute metric deltas folded per pass (about one per statement that finished jobs)."""
+VACUUM_DEAD_ROWS = 50_000
+VACUUM_QUIET_SECONDS = 10
+"""The jobs table is vacuumed by the worker holding maintenance once it has this many
+dead rows and no vacuum has run for this long: each job leaves about three dead row
+versions, and at thousands of jobs a second autovacuum, which looks at a database only
+once a minute by default (`autovacuum_naptime`), falls behind and the table grows."""
 MAINTENANCE_TIMEOUT_MS = 10_000
 """No maintenance statement runs longer: each reads a bounded batch and takes well under
 a second, and one that outlives its worker must not hold a core and a snapshot."""
@@ -54,6 +60,8 @@ class Maintained:
     """Ids of jobs taken back from workers whose heartbeat stopped."""
     pruned: int
     """Finished jobs deleted by retention."""
+    ran: bool = True
+    """False when another worker held the maintenance lock."""
 
 
 @dataclass(frozen=True)
@@ -141,7 +149,7 @@ class WorkerService:
         an outage, after which declaring other workers dead could run their jobs twice."""
         async with self.store.transaction() as unit:
             if not await unit.run(ops.try_maintenance_lock()):
-                return Maintained([], 0)
+                return Maintained([], 0, ran=False)
             await unit.run(ops.set_maintenance_timeout(MAINTENANCE_TIMEOUT_MS))
             rescued = (
                 await unit.run(ops.rescue(lease_seconds, RESCUE_BATCH)) if may_rescue() else []
@@ -151,6 +159,15 @@ class WorkerService:
             await unit.run(chart_ops.prune_minute_metrics(prune_batch))
             await unit.run(ops.prune_waiters(MAX_WAIT_SECONDS, prune_batch))
         return Maintained([r["id"] for r in rescued], pruned)
+
+    async def vacuum_if_due(self) -> bool:
+        """VACUUM the jobs table when dead rows pile up faster than autovacuum comes by
+        (`VACUUM_DEAD_ROWS`); True when it ran. `SKIP_LOCKED`: a vacuum already running,
+        autovacuum's or another worker's, is left to finish its work."""
+        if not await self.store.run(ops.vacuum_due(VACUUM_DEAD_ROWS, VACUUM_QUIET_SECONDS)):
+            return False
+        await self.store.run(ops.vacuum_jobs())
+        return True
 
 
 @asynccontextmanager

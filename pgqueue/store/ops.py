@@ -451,6 +451,19 @@ def rescue(lease_seconds: float, limit: int) -> Op[list[Row]]:
     )
 
 
+def vacuum_due(min_dead: int, quiet_seconds: int) -> Op[bool]:
+    return Op(
+        query("vacuum_due"),
+        {"min_dead": min_dead, "quiet_seconds": quiet_seconds},
+        lambda rows: bool(rows and rows[0]["due"]),
+    )
+
+
+def vacuum_jobs() -> Op[None]:
+    """Utility statements cannot be prepared."""
+    return Op(query("vacuum_jobs"), {}, lambda rows: None, prepare=False)
+
+
 def prune_waiters(max_wait_seconds: int, limit: int) -> Op[int]:
     return Op(query("prune_waiters"), {"max_wait_seconds": max_wait_seconds, "limit": limit}, len)
 

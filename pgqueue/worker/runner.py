@@ -23,7 +23,12 @@ from pgqueue.config import Settings
 from pgqueue.db.availability import is_unavailable
 from pgqueue.db.connect import session_url
 from pgqueue.manager import worker_service
-from pgqueue.manager.worker_service import PRUNE_BATCH, ControlNotice, WorkerService
+from pgqueue.manager.worker_service import (
+    PRUNE_BATCH,
+    ControlNotice,
+    Maintained,
+    WorkerService,
+)
 from pgqueue.registry import Registry
 from pgqueue.worker.control import Control
 from pgqueue.worker.finisher import Finisher
@@ -224,7 +229,10 @@ class Worker:
         behind = False
         while not await self._pause(0 if behind else interval):
             try:
-                behind = await self.maintenance_pass(service) >= PRUNE_BATCH
+                done = await self.maintenance_pass(service)
+                behind = done.pruned >= PRUNE_BATCH
+                if done.ran and await service.vacuum_if_due():
+                    logger.info("jobs table vacuumed", extra={"action": "jobs_vacuumed"})
             except Exception as exc:
                 behind = False
                 log_failure("maintenance failed", "maintenance_failed", exc)
@@ -252,8 +260,8 @@ class Worker:
             and now - self._connected_since >= self.settings.lease_seconds
         )
 
-    async def maintenance_pass(self, service: WorkerService) -> int:
-        """One pass; returns how many finished jobs retention deleted."""
+    async def maintenance_pass(self, service: WorkerService) -> Maintained:
+        """One pass, logged."""
         done = await service.maintenance_pass(
             lease_seconds=self.settings.lease_seconds,
             may_rescue=self._may_rescue,
@@ -268,7 +276,7 @@ class Worker:
             logger.debug(
                 "finished jobs pruned", extra={"action": "jobs_pruned", "jobs": done.pruned}
             )
-        return done.pruned
+        return done
 
 
 def log_failure(message: str, action: str, exc: Exception) -> None:

@@ -191,3 +191,16 @@ WHERE ctid = ANY(ARRAY(
     WHERE since < now() - %(max_wait_seconds)s * interval '1 second'
     LIMIT %(limit)s
 ));
+
+-- name: vacuum_due
+-- Dead rows of the jobs table, from the statistics (approximate, a second or so behind):
+-- enough of them, and no vacuum lately, autovacuum's or ours.
+SELECT coalesce(s.n_dead_tup >= %(min_dead)s
+                AND coalesce(greatest(s.last_vacuum, s.last_autovacuum), '-infinity')
+                    < now() - %(quiet_seconds)s * interval '1 second', false) AS due
+FROM (SELECT 1) AS one
+LEFT JOIN pg_stat_user_tables AS s ON s.relid = to_regclass('pgqueue_jobs');
+
+-- name: vacuum_jobs
+-- Never in a transaction block: the store runs it on an autocommit connection.
+VACUUM (SKIP_LOCKED) pgqueue_jobs;
