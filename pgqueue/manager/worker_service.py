@@ -42,11 +42,13 @@ RESCUE_BATCH = 5000
 FOLD_BATCH = 5000
 """Per-minute metric deltas folded per pass (about one per statement that finished jobs)."""
 VACUUM_DEAD_ROWS = 50_000
+VACUUM_LIVE_SHARE = 0.2
 VACUUM_QUIET_SECONDS = 10
 """The jobs table is vacuumed by the worker holding maintenance once it has this many
-dead rows and no vacuum has run for this long: each job leaves about three dead row
-versions, and at thousands of jobs a second autovacuum, which looks at a database only
-once a minute by default (`autovacuum_naptime`), falls behind and the table grows."""
+dead rows plus a fifth of its live ones, and no vacuum has run for this long: each job
+leaves about three dead row versions, and at thousands of jobs a second autovacuum,
+which looks at a database only once a minute by default (`autovacuum_naptime`), falls
+behind and the table grows."""
 MAINTENANCE_TIMEOUT_MS = 10_000
 """No maintenance statement runs longer: each reads a bounded batch and takes well under
 a second, and one that outlives its worker must not hold a core and a snapshot."""
@@ -164,7 +166,8 @@ class WorkerService:
         """VACUUM the jobs table when dead rows pile up faster than autovacuum comes by
         (`VACUUM_DEAD_ROWS`); True when it ran. `SKIP_LOCKED`: a vacuum already running,
         autovacuum's or another worker's, is left to finish its work."""
-        if not await self.store.run(ops.vacuum_due(VACUUM_DEAD_ROWS, VACUUM_QUIET_SECONDS)):
+        due = ops.vacuum_due(VACUUM_DEAD_ROWS, VACUUM_LIVE_SHARE, VACUUM_QUIET_SECONDS)
+        if not await self.store.run(due):
             return False
         await self.store.run(ops.vacuum_jobs())
         return True

@@ -451,10 +451,10 @@ def rescue(lease_seconds: float, limit: int) -> Op[list[Row]]:
     )
 
 
-def vacuum_due(min_dead: int, quiet_seconds: int) -> Op[bool]:
+def vacuum_due(min_dead: int, live_share: float, quiet_seconds: int) -> Op[bool]:
     return Op(
         query("vacuum_due"),
-        {"min_dead": min_dead, "quiet_seconds": quiet_seconds},
+        {"min_dead": min_dead, "live_share": live_share, "quiet_seconds": quiet_seconds},
         lambda rows: bool(rows and rows[0]["due"]),
     )
 

@@ -194,8 +194,10 @@ WHERE ctid = ANY(ARRAY(
 
 -- name: vacuum_due
 -- Dead rows of the jobs table, from the statistics (approximate, a second or so behind):
--- enough of them, and no vacuum lately, autovacuum's or ours.
-SELECT coalesce(s.n_dead_tup >= %(min_dead)s
+-- enough of them, and no vacuum lately, autovacuum's or ours. "Enough" grows with the
+-- live rows, as autovacuum's own threshold does: a vacuum walks every index whole, so
+-- with a million finished jobs kept it must come less often to cost the same per job.
+SELECT coalesce(s.n_dead_tup >= %(min_dead)s + %(live_share)s * s.n_live_tup
                 AND coalesce(greatest(s.last_vacuum, s.last_autovacuum), '-infinity')
                     < now() - %(quiet_seconds)s * interval '1 second', false) AS due
 FROM (SELECT 1) AS one
