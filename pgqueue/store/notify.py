@@ -6,11 +6,10 @@ notification is delivered exactly when its jobs are visible. Statements that can
 running job or change a queue's limits tell workers on `CONTROL_CHANNEL`; jobs that end
 are announced on `FINISHED_CHANNEL` to whoever waits for them.
 
-Named statements take the channel as a parameter from here. Two places still spell
-the names: the completion and failure statements in `sql/execution.sql`, and the flow
-triggers in the Alembic revisions (DDL takes no parameters); renaming a channel means
-changing them too. LISTEN needs a session of its own: on a direct connection, never
-through a transaction pooler.
+Named statements take the channel as a parameter from here. One place still spells the
+names: the flow trigger functions in the Alembic revisions (DDL takes no parameters);
+renaming a channel means a revision that changes them too. LISTEN needs a session of
+its own: on a direct connection, never through a transaction pooler.
 """
 
 from __future__ import annotations

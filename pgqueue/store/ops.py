@@ -276,6 +276,7 @@ def fail(
     return Op(
         query("fail_job"),
         {
+            "channel": FINISHED_CHANNEL,
             "id": job_id,
             "lease": lease,
             "reason": reason,

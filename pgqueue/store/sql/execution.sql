@@ -126,7 +126,7 @@ counted AS (
     GROUP BY queue
 ),
 notified AS (
-    SELECT pg_notify('pgqueue_finished', queue)::text AS sent
+    SELECT pg_notify(%(channel)s, queue)::text AS sent
     FROM (SELECT queue FROM removed UNION ALL SELECT queue FROM updated) AS done
     WHERE %(retry_in_ms)s::bigint IS NULL
 )
