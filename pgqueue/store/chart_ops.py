@@ -33,6 +33,12 @@ def minute_metrics(queue: str, minutes: int) -> Op[list[MinuteMetrics]]:
     return Op(query("minute_metrics"), {"queue": queue, "minutes": minutes}, read)
 
 
+def _float_array(values: list[float]) -> str:
+    """An array literal: a second's worth of times is thousands of numbers, which
+    psycopg would adapt one by one."""
+    return "{" + ",".join(map(float.__repr__, values)) + "}"
+
+
 def add_completed_minute(
     queue: str, minute: datetime, completed: int, wait_ms: list[float], run_ms: list[float]
 ) -> Op[None]:
@@ -42,8 +48,8 @@ def add_completed_minute(
             "queue": queue,
             "minute": minute,
             "completed": completed,
-            "wait_ms": wait_ms,
-            "run_ms": run_ms,
+            "wait_ms": _float_array(wait_ms),
+            "run_ms": _float_array(run_ms),
         },
         lambda rows: None,
     )

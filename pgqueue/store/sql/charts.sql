@@ -123,4 +123,4 @@ ORDER BY g.minute;
 -- A worker's completions of one queue in one minute, counted in memory and sent about
 -- once a second (worker/minutes.py); failures are counted by `fail_job` itself.
 INSERT INTO pgqueue_minute_deltas (queue, minute, completed, failed, wait_ms, run_ms)
-VALUES (%(queue)s, %(minute)s, %(completed)s, 0, %(wait_ms)s, %(run_ms)s);
+VALUES (%(queue)s, %(minute)s, %(completed)s, 0, %(wait_ms)s::float8[], %(run_ms)s::float8[]);
