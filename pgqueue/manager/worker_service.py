@@ -13,8 +13,10 @@ timed loops: none of them runs per job.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -25,6 +27,8 @@ from pgqueue.config import Settings
 from pgqueue.manager.core import MAX_WAIT_SECONDS
 from pgqueue.store import chart_ops, feature_ops, notify, ops
 from pgqueue.store.aio import AsyncStore, open_store
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "PRUNE_BATCH",
@@ -49,6 +53,10 @@ dead rows plus a fifth of its live ones, and no vacuum has run for this long: ea
 leaves about three dead row versions, and at thousands of jobs a second autovacuum,
 which looks at a database only once a minute by default (`autovacuum_naptime`), falls
 behind and the table grows."""
+VACUUM_RETRY_SECONDS = (60.0, 3600.0)
+"""After a vacuum fails (most likely the connections' 60 s statement timeout, on a table
+too big to vacuum in that time), the next try waits this long, doubling up to the
+second figure: a vacuum cut short and retried every pass would only add load."""
 MAINTENANCE_TIMEOUT_MS = 10_000
 """No maintenance statement runs longer: each reads a bounded batch and takes well under
 a second, and one that outlives its worker must not hold a core and a snapshot."""
@@ -64,6 +72,28 @@ class Maintained:
     """Finished jobs deleted by retention."""
     ran: bool = True
     """False when another worker held the maintenance lock."""
+
+
+class Backoff:
+    """When a failing task may be tried again: not before a first delay after a
+    failure, doubling with each further one up to a ceiling; a success resets it."""
+
+    def __init__(self, first: float, most: float) -> None:
+        self._first, self._most = first, most
+        self._delay = 0.0
+        self._not_before = 0.0
+
+    def allowed(self, now: float) -> bool:
+        return now >= self._not_before
+
+    def failed(self, now: float) -> float:
+        """The wait before the next try."""
+        self._delay = min(max(self._delay * 2, self._first), self._most)
+        self._not_before = now + self._delay
+        return self._delay
+
+    def succeeded(self) -> None:
+        self._delay, self._not_before = 0.0, 0.0
 
 
 @dataclass(frozen=True)
@@ -87,6 +117,7 @@ class WorkerService:
     def __init__(self, store: AsyncStore) -> None:
         self.store = store
         """The hot path's store: the queue pools and the finisher run on it directly."""
+        self._vacuum = Backoff(*VACUUM_RETRY_SECONDS)
 
     @classmethod
     async def open(cls, database_url: str, settings: Settings, *, queues: int) -> Self:
@@ -165,11 +196,24 @@ class WorkerService:
     async def vacuum_if_due(self) -> bool:
         """VACUUM the jobs table when dead rows pile up faster than autovacuum comes by
         (`VACUUM_DEAD_ROWS`); True when it ran. `SKIP_LOCKED`: a vacuum already running,
-        autovacuum's or another worker's, is left to finish its work."""
+        autovacuum's or another worker's, is left to finish its work. One that fails is
+        logged and not tried again for a while (`VACUUM_RETRY_SECONDS`)."""
+        if not self._vacuum.allowed(time.monotonic()):
+            return False
         due = ops.vacuum_due(VACUUM_DEAD_ROWS, VACUUM_LIVE_SHARE, VACUUM_QUIET_SECONDS)
         if not await self.store.run(due):
             return False
-        await self.store.run(ops.vacuum_jobs())
+        try:
+            await self.store.run(ops.vacuum_jobs())
+        except Exception as exc:
+            wait = self._vacuum.failed(time.monotonic())
+            logger.warning(
+                f"vacuuming the jobs table failed; next try in {wait:.0f} s, and autovacuum"
+                f" goes on (lower autovacuum_naptime if the table grows): {exc}",
+                extra={"action": "jobs_vacuum_failed", "retry_seconds": wait},
+            )
+            return False
+        self._vacuum.succeeded()
         return True
 
 
