@@ -154,6 +154,33 @@ async def test_completions_are_counted_while_the_worker_runs(
         await wait_for(counted, timeout=10)
 
 
+async def test_a_lifo_job_waits_from_when_it_was_added(
+    manager: JobQueueManager, run_worker: RunWorker
+) -> None:
+    """A LIFO job's stored run time is a sort key mirrored before 1970; its wait counts
+    from when it was added, whether it completes or fails for good."""
+    registry = Registry()
+
+    async def work(job: RunningJob) -> None:
+        if job.name == "bad":
+            raise RuntimeError("no")
+
+    registry.add("test", "*", work)
+    done = [
+        await manager.add_job("test", "ok", {}, lifo=True),
+        await manager.add_job("test", "bad", {}, lifo=True, attempts=1),
+    ]
+    async with run_worker(registry, {"test": 1}):
+        for job in done:
+            await manager.wait_for_job("test", job.id, timeout=30)
+    series = await manager.get_minute_metrics("test", 5)
+    assert totals(series) == (1, 1)
+    for minute in series:
+        if minute["completed"] or minute["failed"]:
+            waited = minute["wait_median_ms"]
+            assert waited is not None and 0 <= waited < 60_000
+
+
 async def test_minutes_and_queue_are_validated(manager: JobQueueManager) -> None:
     for minutes in (0, 1441, True, "5"):
         with pytest.raises(InvalidJobError, match="minutes must be"):

@@ -98,7 +98,7 @@ removed AS (
     USING target
     WHERE j.id = target.id AND j.lease = %(lease)s AND j.state = 'active'
       AND %(retry_in_ms)s::bigint IS NULL AND target.keep_failed = 0
-    RETURNING j.id, j.queue, j.run_at, j.processed_at
+    RETURNING j.id, j.queue, greatest(j.run_at, j.created_at) AS ready_at, j.processed_at
 ),
 updated AS (
     UPDATE pgqueue_jobs AS j
@@ -112,16 +112,20 @@ updated AS (
     FROM target
     WHERE j.id = target.id AND j.lease = %(lease)s AND j.state = 'active'
       AND NOT (%(retry_in_ms)s::bigint IS NULL AND target.keep_failed IS NOT DISTINCT FROM 0)
-    RETURNING j.id, j.queue, j.state, j.run_at, j.processed_at
+    RETURNING j.id, j.queue, j.state, j.run_at, greatest(j.run_at, j.created_at) AS ready_at,
+              j.processed_at
 ),
--- As in complete_jobs; a retry is not a finish and counts nothing.
+-- A final failure counts in the per-minute metrics (migration 0010; completions are
+-- counted by the worker); a retry is not a finish and counts nothing. A job waited from
+-- when it became ready: `greatest(run_at, created_at)`, since a LIFO job's `run_at` is a
+-- sort key mirrored before 1970.
 counted AS (
     INSERT INTO pgqueue_minute_deltas (queue, minute, completed, failed, wait_ms, run_ms)
     SELECT queue, date_trunc('minute', now()), 0, count(*),
-           array_agg(greatest(0, extract(epoch FROM processed_at - run_at) * 1000)::float8),
+           array_agg(greatest(0, extract(epoch FROM processed_at - ready_at) * 1000)::float8),
            array_agg(greatest(0, extract(epoch FROM now() - processed_at) * 1000)::float8)
-    FROM (SELECT queue, run_at, processed_at FROM removed
-          UNION ALL SELECT queue, run_at, processed_at FROM updated) AS done
+    FROM (SELECT queue, ready_at, processed_at FROM removed
+          UNION ALL SELECT queue, ready_at, processed_at FROM updated) AS done
     WHERE %(retry_in_ms)s::bigint IS NULL
     GROUP BY queue
 ),

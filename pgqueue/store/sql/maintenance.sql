@@ -42,7 +42,7 @@ WITH dead AS (
     RETURNING id
 ),
 lost AS (
-    SELECT j.id, j.run_at, j.processed_at
+    SELECT j.id, greatest(j.run_at, j.created_at) AS ready_at, j.processed_at
     FROM pgqueue_jobs AS j
     WHERE j.worker_id IS NOT NULL AND j.state = 'active'
       AND NOT EXISTS (
@@ -63,12 +63,13 @@ rescued AS (
     RETURNING j.id, j.queue, j.state
 ),
 -- Jobs out of attempts fail here, so they count in the per-minute metrics (migration
--- 0010); their wait is read from before the rescue moved `run_at`.
+-- 0010); their wait is read from before the rescue moved `run_at` (and from when they
+-- became ready: a LIFO job's `run_at` is a sort key mirrored before 1970).
 counted AS (
     INSERT INTO pgqueue_minute_deltas (queue, minute, completed, failed, wait_ms, run_ms)
     SELECT r.queue, date_trunc('minute', now()), 0, count(*),
            coalesce(array_agg(
-               greatest(0, extract(epoch FROM l.processed_at - l.run_at) * 1000)::float8
+               greatest(0, extract(epoch FROM l.processed_at - l.ready_at) * 1000)::float8
            ) FILTER (WHERE l.processed_at IS NOT NULL), '{}'),
            coalesce(array_agg(
                greatest(0, extract(epoch FROM now() - l.processed_at) * 1000)::float8
