@@ -8,7 +8,8 @@ the same store, `WorkerService.store`, without going through here: that is the o
 deliberate exception to the layers (docs/architecture.md).
 
 Every method is a single statement, or one short transaction, run from the worker's
-timed loops: none of them runs per job.
+timed loops: none of them runs per job. The one long statement is the jobs table's
+VACUUM, run when dead rows pile up and outside any transaction.
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ a second, and one that outlives its worker must not hold a core and a snapshot."
 
 @dataclass(frozen=True)
 class Maintained:
-    """What one maintenance pass did; both empty when another worker holds the lock."""
+    """What one maintenance pass did; nothing, and `ran` False, when another worker
+    held the lock."""
 
     rescued: list[int]
     """Ids of jobs taken back from workers whose heartbeat stopped."""

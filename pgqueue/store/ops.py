@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 import orjson
 
 from pgqueue.errors import JobNotFoundError, JobStateError
-from pgqueue.models import LIFO_EPOCH, Job, JobState, shown_run_at
+from pgqueue.models import Job, JobState, shown_run_at
 from pgqueue.options import JobSpec
 from pgqueue.store.notify import CHANNEL, FINISHED_CHANNEL
 from pgqueue.store.queries import query
@@ -197,7 +197,6 @@ def _claimed_job(row: Row) -> Job:
     """`row_to_job` for the claim's known columns: no lookups of columns it lacks, and
     JSON decoded from text, which skips the byte-level decoding jsonb columns go through."""
     opts = _loads(row["opts"])
-    run_at = row["run_at"]
     return Job(
         id=str(row["id"]),
         queue=row["queue"],
@@ -211,7 +210,7 @@ def _claimed_job(row: Row) -> Job:
         max_attempts=row["max_attempts"],
         created_at=row["created_at"],
         processed_at=row["processed_at"],
-        run_at=run_at if run_at >= LIFO_EPOCH else shown_run_at(run_at, row["created_at"], opts),
+        run_at=shown_run_at(row["run_at"], row["created_at"], opts),
         key=row["key"],
     )
 
