@@ -34,10 +34,12 @@ RETURNING j.id, j.queue, j.name, j.data::text AS data, j.opts::text AS opts, j.p
 -- name: complete_jobs
 -- Completions arrive in batches. Jobs kept for zero completions are deleted, the others
 -- marked completed; rows two CTEs touch are disjoint, as Postgres requires. Every step
--- finds its rows with `id = ANY(...)`, which only the primary key can answer (no partial
--- index covers active jobs; see migration 0008): the plan is an index probe per job
--- whatever the statistics say, generic or custom, with a cold table or a backlog. The
--- rows are locked first, in id order, and their lease and state read from the locked
+-- finds its rows by id, which only the primary key can answer (no partial index covers
+-- active jobs; see migration 0008): the plan is an index probe per job whatever the
+-- statistics say, generic or custom, with a cold table or a backlog. The update joins
+-- its rows on id alone: with `id = ANY(...)` beside the join, the cached generic plan
+-- walked the whole batch's ids for every job, a cost that grew with the square of the
+-- batch (85 µs of server time per job at 100, against 21 now). The rows are locked first, in id order, and their lease and state read from the locked
 -- version, so a job whose lease moved on meanwhile is left alone. The batch travels as
 -- three texts the client joins without touching each element: ids and leases as array
 -- literals, results as one JSON array, in the same order. When someone waits for one
@@ -71,8 +73,7 @@ updated AS (
     SET state = 'completed', finished_at = now(), return_value = m.result,
         lease = NULL, worker_id = NULL
     FROM mine AS m
-    WHERE j.id = ANY(ARRAY(SELECT id FROM mine WHERE keep_completed IS DISTINCT FROM 0))
-      AND j.id = m.id
+    WHERE j.id = m.id AND m.keep_completed IS DISTINCT FROM 0
     RETURNING j.id, j.queue
 ),
 notified AS (
@@ -154,13 +155,13 @@ RETURNING id;
 
 -- name: release_jobs
 -- Graceful shutdown puts unfinished jobs back in line where they were, and gives back
--- the attempt the shutdown interrupted. Rows are found by primary key, as completions.
+-- the attempt the shutdown interrupted. Rows are found by primary key, joined on id
+-- alone, as completions are.
 UPDATE pgqueue_jobs AS j
 SET state = 'waiting', attempts_made = greatest(j.attempts_made - 1, 0), lease = NULL,
     worker_id = NULL, processed_at = NULL
 FROM unnest(%(ids)s::bigint[], %(leases)s::uuid[]) AS r(id, lease)
-WHERE j.id = ANY(%(ids)s::bigint[]) AND j.id = r.id AND j.lease = r.lease
-  AND j.state = 'active'
+WHERE j.id = r.id AND j.lease = r.lease AND j.state = 'active'
 RETURNING j.id;
 
 -- name: release_lost_claims

@@ -1,0 +1,85 @@
+"""Claiming and completing cost the same per job at any batch size, in the plan Postgres
+caches for them.
+
+The hot path's statements are prepared, and after five runs Postgres may keep one
+generic plan, made without the parameters' values. Such a plan once walked a completion
+batch's whole list of ids for every job of the batch: a cost that grew with the square
+of the batch, so the larger batches of a busy worker were the slowest per job. Counted
+here in buffer accesses, which, unlike time, do not depend on the machine's load.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from typing import Any
+
+import psycopg
+
+from pgqueue.store import ops
+
+SMALL, LARGE = 20, 400
+
+
+def generic_buffers(conn: psycopg.Connection[Any], op: ops.Op[Any]) -> int:
+    """Buffer accesses of one run of `op` under its generic plan (the run is real)."""
+    names: list[str] = []
+
+    def positional(match: re.Match[str]) -> str:
+        if match[1] not in names:
+            names.append(match[1])
+        return f"${names.index(match[1]) + 1}"
+
+    text = re.sub(r"%\((\w+)\)s", positional, op.sql)
+    conn.execute("DEALLOCATE ALL")
+    conn.execute(f"PREPARE measured AS {text}")
+    values = ", ".join(["%s"] * len(names))
+    cur = psycopg.ClientCursor(conn)
+    cur.execute(
+        f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE measured({values})",
+        [op.params[name] for name in names],
+    )
+    row = cur.fetchone()
+    assert row is not None
+    plan = (row[0] if isinstance(row[0], list) else json.loads(row[0]))[0]["Plan"]
+    return int(plan["Shared Hit Blocks"]) + int(plan["Shared Read Blocks"])
+
+
+def per_job(conn: psycopg.Connection[Any], batch: int) -> tuple[float, float]:
+    """Buffer accesses per job of claiming `batch` jobs and of completing them."""
+    queue = f"cost{batch}"
+    conn.execute(
+        "INSERT INTO pgqueue_jobs (queue, name, data, opts)"
+        " SELECT %s, 'x', jsonb_build_object('n', n), '{}' FROM generate_series(1, %s) AS n",
+        (queue, batch),
+    )
+    conn.execute("ANALYZE pgqueue_jobs")
+    claim = ops.claim(queue, batch, uuid.uuid4())
+    claimed = generic_buffers(conn, claim)
+    ids = [
+        row[0]
+        for row in conn.execute(
+            "SELECT id FROM pgqueue_jobs WHERE queue = %s AND lease = %s",
+            (queue, claim.params["lease"]),
+        )
+    ]
+    assert len(ids) == batch
+    completed = generic_buffers(
+        conn, ops.complete([(job_id, claim.params["lease"], "null") for job_id in ids])
+    )
+    done = conn.execute(
+        "SELECT count(*) FROM pgqueue_jobs WHERE queue = %s AND state = 'completed'", (queue,)
+    ).fetchone()
+    assert done == (batch,)
+    return claimed / batch, completed / batch
+
+
+def test_a_large_batch_costs_no_more_per_job_than_a_small_one(db_url: str) -> None:
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("SET plan_cache_mode = force_generic_plan")
+        small_claim, small_complete = per_job(conn, SMALL)
+        large_claim, large_complete = per_job(conn, LARGE)
+    # Linear: about the same per job. The quadratic plan cost 20 times as much at 400.
+    assert large_claim <= 2 * small_claim, (small_claim, large_claim)
+    assert large_complete <= 2 * small_complete, (small_complete, large_complete)
