@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from psycopg import AsyncConnection, Pipeline
 from psycopg.pq import TransactionStatus
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import AsyncConnectionPool
 
 from pgqueue.config import Settings
@@ -35,7 +35,7 @@ PIPELINE = Pipeline.is_supported()
 async def execute(conn: AsyncConnection[Any], op: Op[T], prepare: bool = True) -> T:
     """`prepare=False` (behind a transaction pooler) overrides what the operation asks."""
     prepared = op.prepare if prepare else False
-    async with conn.cursor(row_factory=dict_row) as cur:
+    async with conn.cursor(row_factory=tuple_row if op.tuples else dict_row) as cur:
         if prepared and op.one_round_trip and PIPELINE:
             # The first run on a connection prepares the statement: in a pipeline the
             # Parse goes out with the Bind and Execute instead of waiting for its answer.

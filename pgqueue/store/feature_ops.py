@@ -16,9 +16,9 @@ from pgqueue.models import Job, JobState, shown_run_at
 from pgqueue.options import JobSpec
 from pgqueue.store.notify import CHANNEL, CONTROL_CHANNEL, FINISHED_CHANNEL
 from pgqueue.store.ops import (
+    _CLAIM_ORDER,
     Op,
     Row,
-    _claim_order,
     _claimed_job,
     _id_and_key,
     _transition,
@@ -161,19 +161,21 @@ def claim_limited(
 ) -> Op[LimitedClaim]:
     """Run after `lock_queue_limits(queue)`, in its transaction."""
 
-    def read(rows: list[Row]) -> LimitedClaim:
-        first = rows[0] if rows else {}
-        claimed = sorted((r for r in rows if r["id"] is not None), key=_claim_order)
+    def read(rows: list[tuple[Any, ...]]) -> LimitedClaim:
+        # The claim's columns, then rate_wait_ms and concurrency_full (one row, with the
+        # claim's columns null, when nothing was claimed).
+        claimed = sorted((r for r in rows if r[0] is not None), key=_CLAIM_ORDER)
         return LimitedClaim(
             jobs=[(_claimed_job(r), lease) for r in claimed],
-            rate_wait_ms=first.get("rate_wait_ms"),
-            concurrency_full=bool(first.get("concurrency_full")),
+            rate_wait_ms=rows[0][13] if rows else None,
+            concurrency_full=bool(rows[0][14]) if rows else False,
         )
 
     return Op(
         query("claim_jobs_limited"),
         {"queue": queue, "limit": limit, "lease": lease, "worker_id": worker_id},
         read,
+        tuples=True,
     )
 
 

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from psycopg import Connection, Pipeline
 from psycopg.pq import TransactionStatus
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import ConnectionPool
 
 from pgqueue.config import Settings
@@ -37,7 +37,7 @@ PIPELINE = Pipeline.is_supported()
 def execute(conn: Connection[Any], op: Op[T], prepare: bool = True) -> T:
     """`prepare=False` (behind a transaction pooler) overrides what the operation asks."""
     prepared = op.prepare if prepare else False
-    with conn.cursor(row_factory=dict_row) as cur:
+    with conn.cursor(row_factory=tuple_row if op.tuples else dict_row) as cur:
         if prepared and op.one_round_trip and PIPELINE:
             # The first run on a connection prepares the statement: in a pipeline the
             # Parse goes out with the Bind and Execute instead of waiting for its answer.

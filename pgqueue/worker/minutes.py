@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pgqueue.models import Job
+
+_MS = timedelta(milliseconds=1)
 
 
 @dataclass
@@ -35,10 +37,13 @@ class MinuteCounts:
     def completed(self, at: datetime, jobs: Iterable[Job]) -> None:
         """`jobs` were recorded completed at `at` (the database's clock, as their ready
         and start times are). Jobs of one batch share their minute, and mostly their
-        queue, so each is an append or two."""
+        queue; the jobs of one claim share their start time too, so a run time is worked
+        out once per claim, and a job costs an append or two."""
         minute_of = at.replace(second=0, microsecond=0)
         queue: str | None = None
         minute = Minute()
+        last_started: datetime | None = None
+        run_ms = 0.0
         for job in jobs:
             if job.queue != queue:
                 queue = job.queue
@@ -47,8 +52,12 @@ class MinuteCounts:
             started = job.processed_at
             if started is not None:
                 if job.run_at is not None:
-                    minute.wait_ms.append(max(0.0, (started - job.run_at).total_seconds() * 1000))
-                minute.run_ms.append(max(0.0, (at - started).total_seconds() * 1000))
+                    wait_ms = (started - job.run_at) / _MS
+                    minute.wait_ms.append(wait_ms if wait_ms > 0.0 else 0.0)
+                if started != last_started:
+                    last_started = started
+                    run_ms = max(0.0, (at - started) / _MS)
+                minute.run_ms.append(run_ms)
 
     def take(self) -> dict[tuple[str, datetime], Minute]:
         taken, self._minutes = self._minutes, {}
