@@ -255,8 +255,9 @@ class Completed:
     """The statement's time, which is the jobs' `finished_at`; None when none was."""
 
 
-def _completed(rows: list[Row]) -> Completed:
-    return Completed({r["id"] for r in rows}, rows[0]["at"] if rows else None)
+def _completed(rows: list[tuple[list[int], datetime | None]]) -> Completed:
+    ids, at = rows[0]
+    return Completed(set(ids), at)
 
 
 def complete(items: Sequence[tuple[int, uuid.UUID, str]]) -> Op[Completed]:
@@ -282,6 +283,7 @@ def complete(items: Sequence[tuple[int, uuid.UUID, str]]) -> Op[Completed]:
         },
         _completed,
         prepare=True,
+        tuples=True,
     )
 
 

@@ -45,8 +45,10 @@ RETURNING j.id, j.queue, j.name, j.data::text AS data, j.opts::text AS opts, j.p
 -- literals, results as one JSON array, in the same order. When someone waits for one
 -- of the batch's jobs (`wait_for_job`), one NOTIFY names the queues that finished jobs;
 -- a NOTIFY serialises commits, so there is none otherwise (see migration 0013, which
--- also says why the check runs last). The statement's time comes back
--- with the ids: the worker counts the jobs in their minute's metrics (worker/minutes.py).
+-- also says why the check runs last). One row comes back: the ids recorded, as an array
+-- (a row per job cost the worker a row and a timestamp to decode each), and the
+-- statement's time, by which the worker counts the jobs in their minute's metrics
+-- (worker/minutes.py).
 WITH locked AS MATERIALIZED (
     SELECT j.id, j.lease, j.state, j.keep_completed
     FROM pgqueue_jobs AS j
@@ -83,7 +85,8 @@ notified AS (
     FROM (SELECT id, queue FROM removed UNION ALL SELECT id, queue FROM updated) AS done
     HAVING count(*) > 0
 )
-SELECT id, now() AS at FROM (SELECT id FROM removed UNION ALL SELECT id FROM updated) AS done
+SELECT coalesce(array_agg(id), '{}') AS ids, CASE WHEN count(id) > 0 THEN now() END AS at
+FROM (SELECT id FROM removed UNION ALL SELECT id FROM updated) AS done
 CROSS JOIN (SELECT count(sent) AS n FROM notified) AS nt;
 
 -- name: fail_job
