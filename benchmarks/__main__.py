@@ -370,8 +370,8 @@ async def measure(
         )
     if not args.kept:
         return
-    seconds = await stages.keep_completed(bench, args.kept)
-    progress(f"{args.kept:,} completed rows kept (inserted and vacuumed in {seconds:.1f} s)")
+    seconds = await stages.keep_completed(bench, store, args.kept)
+    progress(f"{args.kept:,} completed rows kept (inserted and folded in {seconds:.1f} s)")
     for r in range(1, n + 1):
         m["stats_kept"].samples.append(await stages.stats_ms(bench))
         m["maintenance_kept"].samples.append(await stages.maintenance_ms(store, bench.url))

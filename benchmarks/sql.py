@@ -71,6 +71,10 @@ WHERE id = ANY(%(ids)s)
 # Fresh statistics and a visibility map after the bulk insert, as autovacuum would leave.
 VACUUM = "VACUUM ANALYZE pgqueue_jobs"
 
+# The finished counts after a maintenance pass folded the deltas of rows inserted
+# finished (one per row, migration 0014), as autovacuum would leave them.
+VACUUM_COUNTS = "VACUUM ANALYZE pgqueue_finished_counts"
+
 # Queues used once (add_bulk, the raw loop) are emptied so that later repeats and the
 # stats measure the same table.
 DROP_QUEUE = "DELETE FROM pgqueue_jobs WHERE queue = %(queue)s"
