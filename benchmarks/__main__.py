@@ -137,7 +137,7 @@ async def run_compare(args: argparse.Namespace) -> dict[str, Any]:
                         f"{one.peer_enqueue or 0:,.0f} jobs/s"
                     )
         finally:
-            await probe.close()
+            await bench.close()
     info["load_average_after"] = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return {"info": info, "results": {k: v.summary() for k, v in m.items()}}
 
@@ -232,7 +232,7 @@ async def run_scale(args: argparse.Namespace) -> dict[str, Any]:
                         f"{after.dead_tuples:,} dead; worker RSS {after.worker_rss_mb or 0:.1f} MB"
                     )
         finally:
-            await probe.close()
+            await bench.close()
     return {"info": info, "results": {k: v.summary() for k, v in m.items()}}
 
 
@@ -266,7 +266,7 @@ async def run_backlog(args: argparse.Namespace) -> dict[str, Any]:
                         f"({drain.slowest_ratio:.0%})"
                     )
         finally:
-            await probe.close()
+            await bench.close()
     return {"info": info, "results": {k: m.summary() for k, m in metrics.items()}}
 
 
@@ -327,7 +327,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 await measure(args, bench, store, metrics)
         finally:
             await pool.close()
-            await probe.close()
+            await bench.close()
     return {"info": info, "results": {k: m.summary() for k, m in metrics.items()}}
 
 
