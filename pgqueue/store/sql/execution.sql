@@ -35,13 +35,14 @@ RETURNING j.id, j.queue, j.name, j.data::text AS data, j.opts::text AS opts, j.p
 -- Completions arrive in batches. Jobs kept for zero completions are deleted, the others
 -- marked completed; rows two CTEs touch are disjoint, as Postgres requires. Every step
 -- finds its rows by id, which only the primary key can answer (no partial index covers
--- active jobs; see migration 0008): the plan is an index probe per job whatever the
--- statistics say, generic or custom, with a cold table or a backlog. The update joins
--- its rows on id alone: with `id = ANY(...)` beside the join, the cached generic plan
--- walked the whole batch's ids for every job, a cost that grew with the square of the
--- batch (85 µs of server time per job at 100, against 21 now). The rows are locked first, in id order, and their lease and state read from the locked
--- version, so a job whose lease moved on meanwhile is left alone. The batch travels as
--- three texts the client joins without touching each element: ids and leases as array
+-- active jobs; see migration 0008): one index probe per job, in generic and custom
+-- plans, with a cold table or a backlog. The update joins its rows on id alone: with
+-- `id = ANY(...)` beside the join, the cached generic plan walked the whole batch's ids
+-- for every job, a cost that grew with the square of the batch (85 µs of server time
+-- per job at 100, against 21 now; test_statement_cost keeps it linear). The rows are
+-- locked first, in id order, and their lease and state read from the locked version, so
+-- a job whose lease moved on meanwhile is left alone. The batch travels as three texts
+-- the client joins without touching each element: ids and leases as array
 -- literals, results as one JSON array, in the same order. When someone waits for one
 -- of the batch's jobs (`wait_for_job`), one NOTIFY names the queues that finished jobs;
 -- a NOTIFY serialises commits, so there is none otherwise (see migration 0013, which
