@@ -4,12 +4,11 @@ The engine's queries live in `pgqueue/store/sql`; these exist only to load data
 fast, to watch a drain from outside, and to put the engine's numbers in proportion.
 """
 
-# Rows a drain still has to finish. Both halves read a partial index (the poller's
-# connection never scans the table whole: see `Bench.poller`), so polling stays cheap
-# however many finished rows the table holds.
 # Whether any job of the queue is left: polled every few ms while a drain runs, so it
 # stops at the first row, as PgQueuer's own probe does, and costs the server next to
-# nothing (a count of the whole queue at that pace took a share of the server).
+# nothing (a count of the whole queue at that pace took a share of the server). Both
+# halves read a partial index; the poller's connection never scans the table whole
+# (see `Bench.poller`).
 ANY_LEFT = """
 SELECT EXISTS (SELECT 1 FROM pgqueue_jobs WHERE state = 'waiting' AND queue = %(queue)s)
     OR EXISTS (SELECT 1 FROM pgqueue_jobs
@@ -17,6 +16,8 @@ SELECT EXISTS (SELECT 1 FROM pgqueue_jobs WHERE state = 'waiting' AND queue = %(
        AS left
 """
 
+# Rows a drain still has to finish (the backlog stage samples it twice a second), read
+# from the same partial indexes on the same connection.
 REMAINING = """
 SELECT (SELECT count(*) FROM pgqueue_jobs WHERE state = 'waiting' AND queue = %(queue)s)
      + (SELECT count(*) FROM pgqueue_jobs
