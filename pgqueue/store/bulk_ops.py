@@ -10,7 +10,6 @@ cost more than storing it.
 
 from __future__ import annotations
 
-import json
 import struct
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import MISSING, dataclass, fields
@@ -34,8 +33,9 @@ FIRST_CHUNK_ROWS = 100
 
 # PostgreSQL's binary COPY format: a signature, flags and header extension length (both
 # zero), then per row a field count and each field as its length and bytes (-1: NULL),
-# and a trailer of -1. jsonb is its version byte (1) and the JSON text; timestamptz is
-# microseconds since 2000-01-01 UTC.
+# and a trailer of -1. jsonb (the data) is its version byte (1) and the JSON text, json
+# (the options, migration 0015) the text alone; timestamptz is microseconds since
+# 2000-01-01 UTC.
 _SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
 _TRAILER = struct.pack(">h", -1)
 _FIELDS = 12
@@ -57,23 +57,6 @@ _FRESH_PER_JOB = tuple(
 def _text(value: str) -> bytes:
     encoded = value.encode()
     return struct.pack(">i", len(encoded)) + encoded
-
-
-def _jsonb(text: str) -> bytes:
-    encoded = text.encode()
-    return _JSONB_START(len(encoded) + 1, 1) + encoded
-
-
-def _in_jsonb_order(value: Any) -> Any:
-    """`value` with every object's keys in the order jsonb keeps them (shorter first,
-    then bytewise). The server sorts each object's keys as it parses it; given them in
-    order, its sort has nothing to do: a tenth of parsing a job's options."""
-    if isinstance(value, dict):
-        ordered = sorted(value, key=lambda k: (len(k.encode()), k.encode()))
-        return {k: _in_jsonb_order(value[k]) for k in ordered}
-    if isinstance(value, list):
-        return [_in_jsonb_order(v) for v in value]
-    return value
 
 
 def _int4(value: int | None) -> bytes:
@@ -102,7 +85,7 @@ def _shared(queue: str, queue_field: bytes, o: ResolvedOptions, now: datetime) -
     columns = b"".join(
         (
             queue_field,
-            _jsonb(json.dumps(_in_jsonb_order(o.opts), separators=(",", ":"))),
+            _text(o.opts_json),
             _INT2(2, o.priority),
             _timestamptz(at),
             _INT4(4, o.max_attempts),

@@ -23,7 +23,7 @@ WITH input AS (
 ins AS (
     INSERT INTO pgqueue_jobs (queue, name, data, opts, priority, run_at, max_attempts, key,
                               keep_completed, keep_completed_age, keep_failed, keep_failed_age)
-    SELECT %(queue)s, name, data::jsonb, opts::jsonb, priority,
+    SELECT %(queue)s, name, data::jsonb, opts::json, priority,
            coalesce(run_at, now() + delay_ms * interval '1 millisecond'),
            max_attempts, key, keep_completed, keep_completed_age, keep_failed, keep_failed_age
     FROM input
@@ -41,7 +41,7 @@ notified AS (
 )
 SELECT ins.id, ins.key, ins.run_at, ins.created_at, ins.run_at > now() AS delayed,
        true AS inserted, NULL::text AS queue, NULL::text AS name, NULL::jsonb AS data,
-       NULL::jsonb AS opts, NULL::text AS state, NULL::smallint AS priority,
+       NULL::json AS opts, NULL::text AS state, NULL::smallint AS priority,
        NULL::integer AS attempts_made, NULL::integer AS max_attempts, NULL::jsonb AS progress,
        NULL::text AS failed_reason, NULL::text[] AS stacktrace, NULL::jsonb AS return_value,
        NULL::timestamptz AS processed_at, NULL::timestamptz AS finished_at

@@ -246,7 +246,7 @@ ins AS (
                               max_attempts, keep_completed, keep_completed_age, keep_failed,
                               keep_failed_age, parent_id, pending_children)
     OVERRIDING SYSTEM VALUE
-    SELECT id, queue, name, data::jsonb, opts::jsonb,
+    SELECT id, queue, name, data::jsonb, opts::json,
            CASE WHEN pending > 0 THEN 'waiting-children' ELSE 'waiting' END, priority,
            coalesce(run_at, now() + delay_ms * interval '1 millisecond'), max_attempts,
            keep_completed, keep_completed_age, keep_failed, keep_failed_age, parent_id,
