@@ -337,10 +337,10 @@ async def measure(
     n = args.repeats
     for r in range(1, n + 1):
         m["add_bulk"].samples.append(await stages.add_bulk_rate(bench, f"bulk{r}"))
-        await bench.probe.execute(sql.DROP_QUEUE, {"queue": f"bulk{r}"})
+        await stages.clear(bench, f"bulk{r}")
         progress(f"[{r}/{n}] add_bulk: {m['add_bulk'].samples[-1]:,.0f} jobs/s")
         raw = await stages.raw_rate(bench, f"raw{r}", args.raw_batch)
-        await bench.probe.execute(sql.DROP_QUEUE, {"queue": f"raw{r}"})
+        await stages.clear(bench, f"raw{r}")
         record(m, "raw", raw)
         progress(f"[{r}/{n}] raw loop: {describe(raw)}")
         drain = await stages.drain_rate(bench)

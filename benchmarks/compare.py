@@ -27,7 +27,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from benchmarks import sql, stages
+from benchmarks import stages
 from benchmarks.environment import worker_process
 
 PEER_TIMEOUT = 600.0
@@ -104,15 +104,15 @@ async def peer(url: str, jobs: int, batch: int) -> dict[str, float] | None:
 async def drain_with(bench: stages.Bench, pids: set[int]) -> stages.Drain:
     bench.worker_pids = frozenset(pids)
     drain = await stages.drain_rate(bench)
-    await bench.probe.execute(sql.DROP_QUEUE, {"queue": stages.DRAIN_QUEUE})
+    await stages.clear(bench, stages.DRAIN_QUEUE)
     return drain
 
 
 async def one_round(bench: stages.Bench, r: int, raw_batch: int) -> Round:
     raw = await stages.raw_rate(bench, f"raw{r}", raw_batch)
-    await bench.probe.execute(sql.DROP_QUEUE, {"queue": f"raw{r}"})
+    await stages.clear(bench, f"raw{r}")
     add_bulk = await stages.add_bulk_rate(bench, f"bulk{r}")
-    await bench.probe.execute(sql.DROP_QUEUE, {"queue": f"bulk{r}"})
+    await stages.clear(bench, f"bulk{r}")
     theirs = await peer(bench.url, bench.jobs, bench.batch)
     async with worker_process(bench.url, stages.DRAIN_QUEUE, 100) as proc:
         drain_100 = await drain_with(bench, {proc.pid})

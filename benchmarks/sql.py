@@ -70,7 +70,8 @@ UPDATE pgqueue_jobs SET state = 'completed', finished_at = now()
 WHERE id = ANY(%(ids)s)
 """
 
-# Fresh statistics and a visibility map after the bulk insert, as autovacuum would leave.
+# Fresh statistics and a visibility map, and no dead rows left by the stage before, as
+# autovacuum and the workers' maintenance would leave (see `stages.clear`).
 VACUUM = "VACUUM ANALYZE pgqueue_jobs"
 
 # The finished counts after a maintenance pass folded the deltas of rows inserted
