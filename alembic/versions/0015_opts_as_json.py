@@ -5,10 +5,10 @@ about 130 bytes that pgqueue itself writes and reads back whole; no query looks 
 them except a flow child's trigger, for one key. As jsonb, each job paid for them twice
 on the server: parsing into jsonb's binary form on insert (keys sorted, every number
 converted to `numeric`) and printing back to text on every claim, plus about 70 bytes
-more per row version, of which each job writes three. That was about a third of the
-server's work per job in `add_bulk`. `json` keeps the text as given, checked once as it
-is stored, and hands it back as is. Operators lose nothing they used: `->`, `->>` and
-`json_each` work the same; only jsonb's containment and equality operators go.
+more per row version, of which each job writes three: in `add_bulk`, a sixth of the
+server's CPU per job. `json` keeps the text as given, checked once as it is stored,
+and hands it back as is. Operators lose nothing they used: `->`, `->>` and `json_each`
+work the same; only jsonb's containment and equality operators go.
 
 Not a rolling upgrade: the previous release's enqueue statement and bulk COPY are
 written for jsonb and fail on the new column, and the change rewrites the table and
