@@ -49,7 +49,7 @@ lint: install
 	$(BIN)/ruff check pgqueue tests alembic benchmarks tools
 	$(BIN)/ruff format --check pgqueue tests alembic benchmarks tools
 	$(BIN)/python tools/twins.py --check
-	$(BIN)/mypy pgqueue tools tests
+	$(BIN)/mypy pgqueue tools tests benchmarks
 	$(BIN)/lint-imports
 
 format: install

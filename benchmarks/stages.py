@@ -15,12 +15,11 @@ from psycopg.rows import DictRow, dict_row
 from benchmarks import cpu, sql
 from pgqueue import JobQueueManager
 from pgqueue.config import Settings
-from pgqueue.manager.worker_service import WorkerService
+from pgqueue.manager.worker_service import PRUNE_BATCH, WorkerService
 from pgqueue.registry import Registry
 from pgqueue.store import ops
 from pgqueue.store.aio import AsyncStore, execute
 from pgqueue.worker import Worker
-from pgqueue.worker.runner import PRUNE_BATCH
 
 DRAIN_QUEUE = "bench"
 DRAIN_DEADLINE = 120.0
