@@ -148,8 +148,9 @@ async def prepare_database(settings: Settings, stop: asyncio.Event) -> str | Non
     deadline = time.monotonic() + settings.connect_timeout
     while True:
         try:
-            left = max(deadline - time.monotonic(), 0)
-            if not await wait_for_database(target, left, stop):
+            if not await wait_for_database(
+                target, settings.connect_timeout, stop, deadline=deadline
+            ):
                 return None
             await asyncio.to_thread(migrate.upgrade, target)
             return url

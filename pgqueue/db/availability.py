@@ -103,12 +103,17 @@ async def _attempt(url: str, seconds: float) -> None:
     await conn.close()
 
 
-async def wait_for_database(url: str, timeout: float, stop: asyncio.Event) -> bool:
+async def wait_for_database(
+    url: str, timeout: float, stop: asyncio.Event, *, deadline: float | None = None
+) -> bool:
     """Connect until it works, for up to `timeout` seconds: one warning per failed
     attempt naming host, port and cause, capped exponential backoff with jitter (so a
     fleet restarted together does not knock in step), then `DatabaseUnavailableError`.
-    False when `stop` was set meanwhile."""
-    deadline = time.monotonic() + timeout
+    False when `stop` was set meanwhile. A caller that waits again within one budget
+    passes its `deadline` (on `time.monotonic()`): the error still names the whole
+    `timeout`, not what was left of it."""
+    if deadline is None:
+        deadline = time.monotonic() + timeout
     delay = FIRST_DELAY
     attempt = 0
     where = target(url)
