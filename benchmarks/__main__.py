@@ -109,11 +109,14 @@ async def run_compare(args: argparse.Namespace) -> dict[str, Any]:
         "drain_500_cpu": Metric("pgqueue: worker CPU per job, c=500", "µs", 35, False),
         "drain_p2": Metric("pgqueue: drain, --processes 2", "jobs/s"),
         "drain_p2_cpu": Metric("pgqueue: worker CPU per job, -p 2", "µs", 35, False),
+        "drain_100_total_cpu": Metric("pgqueue: worker + database CPU per job, c=100", "µs"),
+        "drain_p2_total_cpu": Metric("pgqueue: worker + database CPU per job, -p 2", "µs"),
         "add_bulk": Metric("pgqueue: add_bulk", "jobs/s", 100_000),
         "drain_100_vs_peer": Metric("drain c=100 / PgQueuer", "ratio", 1.5),
         "drain_100_of_raw": Metric("drain c=100 / raw loop", "ratio", 0.6),
         "drain_500_of_raw": Metric("drain c=500 / raw loop", "ratio", 0.7),
         "p2_vs_p1": Metric("--processes 2 / one process", "ratio", 1.6),
+        "p2_cpu_vs_p1": Metric("CPU per job, -p 2 / one process", "ratio"),
         "add_bulk_vs_peer": Metric("add_bulk / PgQueuer enqueue", "ratio", 2.0),
     }
     info = describe_machine(args)
@@ -142,6 +145,12 @@ async def run_compare(args: argparse.Namespace) -> dict[str, Any]:
     return {"info": info, "results": {k: v.summary() for k, v in m.items()}}
 
 
+def total_cpu_us(drain: stages.Drain) -> float | None:
+    if drain.worker_cpu_us is None or drain.db_cpu_us is None:
+        return None
+    return drain.worker_cpu_us + drain.db_cpu_us
+
+
 def record_round(m: dict[str, Metric], one: compare.Round) -> None:
     def add(name: str, value: float | None) -> None:
         if value is not None:
@@ -158,6 +167,14 @@ def record_round(m: dict[str, Metric], one: compare.Round) -> None:
     add("drain_500_cpu", one.drain_500.worker_cpu_us)
     add("drain_p2", one.drain_processes_2.rate)
     add("drain_p2_cpu", one.drain_processes_2.worker_cpu_us)
+    # Where the database shares the workers' cores, a second process cannot double the
+    # rate; what it costs per job says how it would scale where cores allow.
+    total_100 = total_cpu_us(one.drain_100)
+    total_p2 = total_cpu_us(one.drain_processes_2)
+    add("drain_100_total_cpu", total_100)
+    add("drain_p2_total_cpu", total_p2)
+    if total_100 and total_p2:
+        add("p2_cpu_vs_p1", total_p2 / total_100)
     add("add_bulk", one.add_bulk)
     add("drain_100_of_raw", one.drain_100.rate / one.raw.rate)
     add("drain_500_of_raw", one.drain_500.rate / one.raw.rate)

@@ -37,7 +37,7 @@ def test_benchmark_runs_end_to_end(mode: str, db_url: str) -> None:
     results = report["results"]
     measured = {name for name, r in results.items() if r["samples"]}
     if mode == "compare":
-        assert {"raw", "add_bulk", "drain_100", "drain_500", "drain_p2"} <= measured
+        assert {"raw", "add_bulk", "drain_100", "drain_500", "drain_p2", "p2_cpu_vs_p1"} <= measured
     elif mode == "engine":
         assert {"add_bulk", "drain", "latency_median", "drain_kept"} <= measured
     elif mode == "backlog":
