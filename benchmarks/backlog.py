@@ -16,9 +16,8 @@ import statistics
 import time
 from dataclasses import dataclass
 
-from benchmarks import sql
 from benchmarks.environment import worker_process
-from benchmarks.stages import Bench
+from benchmarks.stages import Bench, clear
 
 QUEUE = "backlog"
 CONCURRENCY = 200
@@ -59,8 +58,7 @@ def window_rates(samples: list[tuple[float, int]], window: float = WINDOW) -> li
 
 
 async def drain_backlog(bench: Bench, jobs: int) -> BacklogDrain:
-    await bench.probe.execute(sql.DROP_QUEUE, {"queue": QUEUE})
-    await bench.probe.execute(sql.VACUUM)
+    await clear(bench, QUEUE)
     await bench.manager.pause_queue(QUEUE)
     batches = [
         [{"name": "noop", "data": {"n": i}} for i in range(s, min(s + bench.batch, jobs))]

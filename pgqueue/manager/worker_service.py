@@ -76,7 +76,7 @@ class Maintained:
     """False when another worker held the maintenance lock."""
 
 
-class Backoff:
+class FailureBackoff:
     """When a failing task may be tried again: not before a first delay after a
     failure, doubling with each further one up to a ceiling; a success resets it."""
 
@@ -119,7 +119,7 @@ class WorkerService:
     def __init__(self, store: AsyncStore) -> None:
         self.store = store
         """The hot path's store: the queue pools and the finisher run on it directly."""
-        self._vacuum = Backoff(*VACUUM_RETRY_SECONDS)
+        self._vacuum = FailureBackoff(*VACUUM_RETRY_SECONDS)
 
     @classmethod
     async def open(cls, database_url: str, settings: Settings, *, queues: int) -> Self:
