@@ -16,7 +16,7 @@ import sys
 import time
 from typing import Any
 
-from pgqueue import eventloop
+from pgqueue import collector, eventloop
 from pgqueue.config import Settings
 from pgqueue.registry import Registry
 from pgqueue.worker import Worker
@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("concurrency", type=int)
     parser.add_argument("--profile", metavar="FILE")
     args = parser.parse_args(argv)
+    collector.set_up_for_service()  # as `pgqueue worker` does
     if args.profile:
         profiler = cProfile.Profile()
         profiler.enable()

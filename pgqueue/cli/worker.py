@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
-from pgqueue import eventloop
+from pgqueue import collector, eventloop
 from pgqueue.api import Transport, serve
 from pgqueue.asgi import create_app
 from pgqueue.cli.common import import_option, load_processors, load_settings, prepare_database
@@ -87,6 +87,7 @@ def run_services(services: list[Service], on_second_signal: Callable[[], None]) 
             if isinstance(result, BaseException):
                 raise result
 
+    collector.set_up_for_service()
     eventloop.run(main(), factory)
     if threading.active_count() > 1:
         # A plain-def processor is still running in a thread after the grace period; its
