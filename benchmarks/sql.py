@@ -89,4 +89,5 @@ SERVER_VERSION = "SHOW server_version"
 BACKENDS = """
 SELECT pid FROM pg_stat_activity
 WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'
+  AND backend_start >= coalesce(%(born_since)s::timestamptz, '-infinity')
 """

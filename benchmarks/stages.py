@@ -110,8 +110,10 @@ class Drain:
     """CPU microseconds per job spent by the database's backends."""
 
 
-async def backend_pids(bench: Bench) -> set[int]:
-    cur = await bench.probe.execute(sql.BACKENDS)
+async def backend_pids(bench: Bench, born_since: datetime | None = None) -> set[int]:
+    """The database's client backends (but the probe's), only those started since
+    `born_since` when given."""
+    cur = await bench.probe.execute(sql.BACKENDS, {"born_since": born_since})
     return {r["pid"] for r in await cur.fetchall()}
 
 
@@ -120,6 +122,7 @@ async def drain_rate(bench: Bench) -> Drain:
     (the jobs were loaded while it was paused) to the last completion recorded."""
     await bench.manager.pause_queue(DRAIN_QUEUE)
     await bench.load(DRAIN_QUEUE)
+    looked = datetime.now(UTC)
     backends = await backend_pids(bench)
     worker_before = cpu.snapshot(set(bench.worker_pids))
     db_before = cpu.snapshot(backends)
@@ -128,7 +131,10 @@ async def drain_rate(bench: Bench) -> Drain:
     await bench.manager.resume_queue(DRAIN_QUEUE)
     await bench.wait_drained(DRAIN_QUEUE)
     worker_cpu = cpu.spent(worker_before, cpu.snapshot(set(bench.worker_pids)))
-    db_cpu = cpu.spent(db_before, cpu.snapshot(backends | await backend_pids(bench)))
+    # A backend started during the drain counts whole; one that was there before but
+    # missed by the first look cannot be measured, and would count its whole life.
+    born = await backend_pids(bench, born_since=looked)
+    db_cpu = cpu.spent(db_before, cpu.snapshot(backends | born))
     cur = await bench.probe.execute(sql.LAST_FINISHED, {"queue": DRAIN_QUEUE, "since": since})
     row = await cur.fetchone()
     assert row is not None and row["at"] is not None
