@@ -5,7 +5,8 @@ A leaf module: it imports nothing from pgqueue, so every layer can use it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
 from typing import Any
@@ -134,3 +135,10 @@ class Job:
     @property
     def finished_on(self) -> int | None:
         return to_ms(self.finished_at)
+
+
+FRESH_PER_JOB: tuple[tuple[str, Callable[[], Any]], ...] = tuple(
+    (f.name, f.default_factory) for f in fields(Job) if f.default_factory is not MISSING
+)
+"""Job attributes whose default is a new object (a list). Hot paths build jobs from a
+copied dict of attributes, a third of the cost of `Job(...)`; these they make afresh."""

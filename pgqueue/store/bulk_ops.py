@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import MISSING, dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pgqueue.models import Job, JobState, shown_run_at
+from pgqueue.models import FRESH_PER_JOB, Job, JobState, shown_run_at
 from pgqueue.options import JobSpec, ResolvedOptions
 from pgqueue.store.notify import CHANNEL
 from pgqueue.store.ops import CopyOp, Op, Row
@@ -47,11 +47,6 @@ _INT4 = struct.Struct(">ii").pack
 _INT8 = struct.Struct(">iq").pack
 _NULL = struct.pack(">i", -1)
 _PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
-
-_FRESH_PER_JOB = tuple(
-    (f.name, f.default_factory) for f in fields(Job) if f.default_factory is not MISSING
-)
-"""Job attributes whose default is a new object (a list): never shared between jobs."""
 
 
 def _text(value: str) -> bytes:
@@ -193,7 +188,7 @@ class _BulkCopy:
             attributes["id"] = str(job_id)
             attributes["name"] = spec.name
             attributes["data"] = spec.data
-            for name, make in _FRESH_PER_JOB:
+            for name, make in FRESH_PER_JOB:
                 attributes[name] = make()
             job.__dict__ = attributes
             append(job)
