@@ -275,7 +275,8 @@ def complete(items: Sequence[tuple[int, uuid.UUID, str]]) -> Op[Completed]:
     """`items` are (job id, lease, result as JSON text). Joining texts costs the worker
     a fraction of what adapting three arrays element by element did; a batch's jobs
     share a few leases, the jobs of one claim one lease object, each spelled out once
-    (telling them apart by identity: hashing a UUID is a Python call)."""
+    (telling them apart by identity: hashing a UUID is a Python call). The results go
+    as one JSON object keyed by id, which the statement looks each job up in."""
     ids, leases, results = zip(*items, strict=True) if items else ((), (), ())
     spelled: list[str] = []
     last: uuid.UUID | None = None
@@ -284,18 +285,23 @@ def complete(items: Sequence[tuple[int, uuid.UUID, str]]) -> Op[Completed]:
         if lease is not last:
             last, text = lease, str(lease)
         spelled.append(text)
+    id_texts = list(map(str, ids))
     return Op(
         query("complete_jobs"),
         {
             "channel": FINISHED_CHANNEL,
-            "ids": "{" + ",".join(map(str, ids)) + "}",
+            "ids": "{" + ",".join(id_texts) + "}",
             "leases": "{" + ",".join(spelled) + "}",
-            "results": "[" + ",".join(results) + "]",
+            "results": "{" + ",".join(map(_KEYED.format, id_texts, results)) + "}",
         },
         _completed,
         prepare=True,
         tuples=True,
     )
+
+
+_KEYED = '"{}":{}'
+"""One job's entry in the completion's results object: its id as the key."""
 
 
 def fail(

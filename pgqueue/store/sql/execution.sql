@@ -36,20 +36,24 @@ RETURNING j.id, j.queue, j.name, j.data::text AS data, j.opts::text AS opts, j.p
 -- marked completed; rows two CTEs touch are disjoint, as Postgres requires. Every step
 -- finds its rows by id, which only the primary key can answer (no partial index covers
 -- active jobs; see migration 0008): one index probe per job, in generic and custom
--- plans, with a cold table or a backlog. The update joins its rows on id alone: with
--- `id = ANY(...)` beside the join, the cached generic plan walked the whole batch's ids
--- for every job, a cost that grew with the square of the batch (85 µs of server time
--- per job at 100, against 21 now; test_statement_cost keeps it linear). The rows are
--- locked first, in id order, and their lease and state read from the locked version, so
--- a job whose lease moved on meanwhile is left alone. The batch travels as three texts
--- the client joins without touching each element: ids and leases as array
--- literals, results as one JSON array, in the same order. When someone waits for one
--- of the batch's jobs (`wait_for_job`), one NOTIFY names the queues that finished jobs;
--- a NOTIFY serialises commits, so there is none otherwise (see migration 0013, which
--- also says why the check runs last). One row comes back: the ids recorded, as an array
--- (a row per job cost the worker a row and a timestamp to decode each), and the
--- statement's time, by which the worker counts the jobs in their minute's metrics
--- (worker/minutes.py).
+-- plans, with a cold table or a backlog. Neither the update nor the delete joins the
+-- table to anything: each finds its rows with `id = ANY(ARRAY(...))`, and the update
+-- looks each job's result up by id in one JSON object, parsed once. An update that
+-- joined its rows on id had two bad plans: the cached generic plan, with `id = ANY` beside
+-- the join, walked the batch's ids for every job (85 µs of server time per job at 100);
+-- and with statistics from a vacuum that found the table almost empty (say one row on
+-- 620 pages), the planner walked the whole primary key for the batch and matched every
+-- row against every job: 9 s for a batch of 2,000 in a table of 20,000, and a drain that
+-- fell to 1,000 jobs/s until autovacuum's next analyze (test_statement_cost keeps both
+-- linear). The rows are locked first, in id order, and their lease and state read from
+-- the locked version, so a job whose lease moved on meanwhile is left alone. The batch
+-- travels as three texts the client joins: ids and leases as array literals, in the same
+-- order, and the results as a JSON object keyed by id. When someone waits for one of the
+-- batch's jobs (`wait_for_job`), one NOTIFY names the queues that finished jobs; a NOTIFY
+-- serialises commits, so there is none otherwise (see migration 0013, which also says
+-- why the check runs last). One row comes back: the ids recorded, as an array (a row per
+-- job cost the worker a row and a timestamp to decode each), and the statement's time,
+-- by which the worker counts the jobs in their minute's metrics (worker/minutes.py).
 WITH locked AS MATERIALIZED (
     SELECT j.id, j.lease, j.state, j.keep_completed
     FROM pgqueue_jobs AS j
@@ -58,12 +62,10 @@ WITH locked AS MATERIALIZED (
     FOR UPDATE
 ),
 mine AS MATERIALIZED (
-    SELECT l.id, l.keep_completed, r.result
+    SELECT l.id, l.keep_completed
     FROM locked AS l
-    JOIN unnest(%(ids)s::bigint[], %(leases)s::uuid[]) WITH ORDINALITY AS d(id, lease, n)
+    JOIN unnest(%(ids)s::bigint[], %(leases)s::uuid[]) AS d(id, lease)
       ON d.id = l.id AND d.lease = l.lease
-    JOIN jsonb_array_elements(%(results)s::jsonb) WITH ORDINALITY AS r(result, n)
-      ON r.n = d.n
     WHERE l.state = 'active'
 ),
 removed AS (
@@ -73,10 +75,10 @@ removed AS (
 ),
 updated AS (
     UPDATE pgqueue_jobs AS j
-    SET state = 'completed', finished_at = now(), return_value = m.result,
+    SET state = 'completed', finished_at = now(),
+        return_value = (SELECT %(results)s::jsonb) -> j.id::text,
         lease = NULL, worker_id = NULL
-    FROM mine AS m
-    WHERE j.id = m.id AND m.keep_completed IS DISTINCT FROM 0
+    WHERE j.id = ANY(ARRAY(SELECT id FROM mine WHERE keep_completed IS DISTINCT FROM 0))
     RETURNING j.id, j.queue
 ),
 notified AS (
