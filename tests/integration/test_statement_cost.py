@@ -23,6 +23,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from pgqueue.models import JobState
 from pgqueue.store import ops
 
 SMALL, LARGE = 100, 1000
@@ -112,24 +113,38 @@ def rows_filtered(conn: psycopg.Connection[Any], op: ops.Op[Any]) -> int:
     return filtered
 
 
-@pytest.mark.parametrize("mode", ["force_custom_plan", "force_generic_plan"])
+ROWS = 5_000
+
+
+def emptied_then_refilled(conn: psycopg.Connection[Any], queue: str, **columns: str) -> None:
+    """The statistics a vacuum leaves on a queue it found almost empty (one row on the
+    pages of 5,000), then a burst of 5,000 jobs that no analyze has seen yet."""
+    extra = "".join(f", {name}" for name in columns)
+    values = "".join(f", {value}" for value in columns.values())
+    insert = (
+        f"INSERT INTO pgqueue_jobs (queue, name, data, opts{extra})"
+        f" SELECT %s, 'x', jsonb_build_object('n', n), '{{}}'{values}"
+        " FROM generate_series(1, %s) AS n"
+    )
+    conn.execute(insert, (queue, ROWS))
+    # Emptied but for its last row, which keeps vacuum from cutting the file short.
+    conn.execute("DELETE FROM pgqueue_jobs WHERE id < (SELECT max(id) FROM pgqueue_jobs)")
+    conn.execute("VACUUM pgqueue_jobs")
+    stats = conn.execute(
+        "SELECT reltuples, relpages FROM pg_class WHERE relname = 'pgqueue_jobs'"
+    ).fetchone()
+    assert stats is not None and stats[0] <= 1 and stats[1] > 10, stats
+    conn.execute(insert, (queue, ROWS))
+
+
+PLANS = ["force_custom_plan", "force_generic_plan"]
+
+
+@pytest.mark.parametrize("mode", PLANS)
 def test_completions_stay_linear_after_a_vacuum_of_an_emptied_queue(db_url: str, mode: str) -> None:
-    rows, batch = 5_000, 1_000
+    batch = 1_000
     with psycopg.connect(db_url, autocommit=True) as conn:
-        insert = (
-            "INSERT INTO pgqueue_jobs (queue, name, data, opts)"
-            " SELECT 'burst', 'x', jsonb_build_object('n', n), '{}'"
-            " FROM generate_series(1, %s) AS n"
-        )
-        conn.execute(insert, (rows,))
-        # Emptied but for its last row, which keeps vacuum from cutting the file short.
-        conn.execute("DELETE FROM pgqueue_jobs WHERE id < (SELECT max(id) FROM pgqueue_jobs)")
-        conn.execute("VACUUM pgqueue_jobs")
-        stats = conn.execute(
-            "SELECT reltuples, relpages FROM pg_class WHERE relname = 'pgqueue_jobs'"
-        ).fetchone()
-        assert stats is not None and stats[0] <= 1 and stats[1] > 10, stats
-        conn.execute(insert, (rows,))
+        emptied_then_refilled(conn, "burst")
         claim = ops.claim("burst", batch, uuid.uuid4())
         conn.execute(claim.sql, claim.params)
         lease = claim.params["lease"]
@@ -142,5 +157,19 @@ def test_completions_stay_linear_after_a_vacuum_of_an_emptied_queue(db_url: str,
         ).fetchall()
     # Linear: at most a pass over the table (5,001 rows) and one over the batch. The plan
     # that matched every row against every job threw away 5,001,000.
-    assert filtered <= rows + 1 + batch, filtered
+    assert filtered <= ROWS + 1 + batch, filtered
     assert sorted(results) == sorted((i, {"n": i}) for i in ids)
+
+
+@pytest.mark.parametrize("mode", PLANS)
+def test_clean_stays_linear_after_a_vacuum_of_an_emptied_queue(db_url: str, mode: str) -> None:
+    limit = 1_000
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        emptied_then_refilled(
+            conn, "burst", state="'completed'", finished_at="now() - interval '1 hour'"
+        )
+        conn.execute(f"SET plan_cache_mode = {mode}")
+        filtered = rows_filtered(conn, ops.clean("burst", 0, JobState.COMPLETED, limit))
+        left = conn.execute("SELECT count(*) FROM pgqueue_jobs WHERE queue = 'burst'").fetchone()
+    assert filtered <= ROWS + 1 + limit, filtered
+    assert left == (ROWS + 1 - limit,)

@@ -78,6 +78,8 @@ FROM target LEFT JOIN removed ON removed.id = target.id;
 -- name: clean_jobs
 -- Bull's clean: remove jobs in one state older than the grace period, at most `limit`.
 -- Finished jobs age from when they finished, the others from when they were created.
+-- The delete finds its rows by id alone, not by joining them: a join let statistics from
+-- a vacuum of an almost empty table walk the whole table once per job (see complete_jobs).
 WITH doomed AS (
     SELECT j.id
     FROM pgqueue_jobs AS j
@@ -94,7 +96,8 @@ WITH doomed AS (
     LIMIT %(limit)s
     FOR UPDATE OF j SKIP LOCKED
 )
-DELETE FROM pgqueue_jobs AS j USING doomed WHERE j.id = doomed.id
+DELETE FROM pgqueue_jobs AS j
+WHERE j.id = ANY(ARRAY(SELECT id FROM doomed))
 RETURNING j.id;
 
 -- name: set_paused
