@@ -137,8 +137,18 @@ class Job:
         return to_ms(self.finished_at)
 
 
-FRESH_PER_JOB: tuple[tuple[str, Callable[[], Any]], ...] = tuple(
+_FRESH_PER_JOB: tuple[tuple[str, Callable[[], Any]], ...] = tuple(
     (f.name, f.default_factory) for f in fields(Job) if f.default_factory is not MISSING
 )
-"""Job attributes whose default is a new object (a list). Hot paths build jobs from a
-copied dict of attributes, a third of the cost of `Job(...)`; these they make afresh."""
+
+
+def job_from(attributes: dict[str, Any]) -> Job:
+    """A `Job` with `attributes` as its own (the dict is kept, not copied), plus a new
+    object for each attribute whose default is one (a list), never shared between jobs.
+    Hot paths build jobs from a copy of a prototype's attributes this way: a third of
+    the cost of `Job(...)`."""
+    for name, make in _FRESH_PER_JOB:
+        attributes[name] = make()
+    job: Job = object.__new__(Job)
+    job.__dict__ = attributes
+    return job

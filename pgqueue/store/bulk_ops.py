@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pgqueue.models import FRESH_PER_JOB, Job, JobState, shown_run_at
+from pgqueue.models import Job, JobState, job_from, shown_run_at
 from pgqueue.options import JobSpec, ResolvedOptions
 from pgqueue.store.notify import CHANNEL
 from pgqueue.store.ops import CopyOp, Op, Row
@@ -180,18 +180,13 @@ class _BulkCopy:
     def _build_jobs(
         self, ids: list[int], specs: Sequence[JobSpec], templates: list[dict[str, Any]]
     ) -> None:
-        new = object.__new__
         append = self.jobs.append
         for job_id, spec, template in zip(ids, specs, templates, strict=True):
-            job = new(Job)
             attributes = template.copy()
             attributes["id"] = str(job_id)
             attributes["name"] = spec.name
             attributes["data"] = spec.data
-            for name, make in FRESH_PER_JOB:
-                attributes[name] = make()
-            job.__dict__ = attributes
-            append(job)
+            append(job_from(attributes))
 
     def wake_up(self, head: Row) -> Op[Any]:
         """The workers' wake-up, sent when the transaction commits: the earliest job's
