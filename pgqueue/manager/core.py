@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gc
 import getpass
-import json
 import socket
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -24,6 +23,7 @@ from pgqueue.options import (
     ResolvedOptions,
     build_spec,
     bulk_json_encoder,
+    stored_options_json,
     validate_queue,
 )
 from pgqueue.store import bulk_ops
@@ -366,9 +366,7 @@ def flow_nodes(settings: Settings, tree: object) -> list[FlowJob]:
         if not fail_parent:
             stored["fail_parent_on_failure"] = False
         index = len(nodes)
-        nodes.append(
-            FlowJob(queue, spec, json.dumps(stored, separators=(",", ":")), parent, len(children))
-        )
+        nodes.append(FlowJob(queue, spec, stored_options_json(stored), parent, len(children)))
         if len(nodes) > MAX_FLOW_JOBS:
             raise InvalidJobError(f"a flow holds at most {MAX_FLOW_JOBS} jobs")
         for number, child in reversed(list(enumerate(children))):

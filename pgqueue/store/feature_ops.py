@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pgqueue.models import Job, JobState, shown_run_at
-from pgqueue.options import JobSpec
+from pgqueue.options import JobSpec, loaded_options
 from pgqueue.store.notify import CHANNEL, CONTROL_CHANNEL, FINISHED_CHANNEL
 from pgqueue.store.ops import (
     _CLAIM_ORDER,
@@ -220,7 +220,7 @@ def insert_flow(ids: list[int], nodes: Sequence[FlowJob]) -> Op[list[Job]]:
                     queue=node.queue,
                     name=node.spec.name,
                     data=node.spec.data,
-                    opts=json.loads(node.opts_json),
+                    opts=loaded_options(json.loads(node.opts_json)),
                     state=state,
                     priority=options.priority,
                     max_attempts=options.max_attempts,

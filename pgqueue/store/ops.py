@@ -19,7 +19,7 @@ import orjson
 
 from pgqueue.errors import JobNotFoundError, JobStateError
 from pgqueue.models import Job, JobState, job_from, shown_run_at
-from pgqueue.options import JobSpec
+from pgqueue.options import JobSpec, loaded_options
 from pgqueue.store.notify import CHANNEL, FINISHED_CHANNEL
 from pgqueue.store.queries import query
 from pgqueue.types import STAT_FIELDS
@@ -83,12 +83,13 @@ def job_state(row: Row) -> JobState:
 
 
 def row_to_job(row: Row, state: JobState | None = None) -> Job:
+    opts = loaded_options(row["opts"])
     return Job(
         id=str(row["id"]),
         queue=row["queue"],
         name=row["name"],
         data=row["data"],
-        opts=row["opts"],
+        opts=opts,
         state=state or job_state(row),
         priority=row["priority"],
         progress=row.get("progress"),
@@ -100,7 +101,7 @@ def row_to_job(row: Row, state: JobState | None = None) -> Job:
         created_at=row.get("created_at"),
         processed_at=row.get("processed_at"),
         finished_at=row.get("finished_at"),
-        run_at=shown_run_at(row.get("run_at"), row.get("created_at"), row["opts"] or {}),
+        run_at=shown_run_at(row.get("run_at"), row.get("created_at"), opts),
         key=row.get("key"),
         cancelled_by=row.get("cancelled_by"),
         parent_id=None if row.get("parent_id") is None else str(row["parent_id"]),
@@ -211,7 +212,7 @@ def _claimed_job(row: Sequence[Any]) -> Job:
     when the job was added (`options._resolve`). The job is built from a copy of
     `_CLAIMED` (`job_from`), as `bulk_ops` builds its jobs: `Job(...)` took a third of
     this function's time."""
-    opts = orjson.loads(row[4])
+    opts = loaded_options(orjson.loads(row[4]))
     created_at = row[11]
     attributes = _CLAIMED.copy()
     attributes["id"] = str(row[0])

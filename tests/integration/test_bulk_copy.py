@@ -10,6 +10,7 @@ import pytest
 from psycopg.rows import dict_row
 
 from pgqueue import InvalidJobError, JobQueueManager, JobState, SyncJobQueueManager
+from pgqueue.options import loaded_options
 from pgqueue.store import bulk_ops
 
 
@@ -45,7 +46,7 @@ async def test_copied_bulk_returns_the_rows_it_stored(
         assert (row["name"], row["data"], row["state"]) == (spec["name"], spec["data"], "waiting")
         assert (job.name, job.data) == (spec["name"], spec["data"])
         assert (job.priority, job.max_attempts) == (row["priority"], row["max_attempts"])
-        assert row["opts"] == job.opts
+        assert loaded_options(row["opts"]) == job.opts
         assert (job.run_at, job.created_at) == (row["run_at"], row["created_at"])
         delayed = spec["name"] == "d"
         assert job.state is (JobState.DELAYED if delayed else JobState.WAITING)
