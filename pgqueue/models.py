@@ -82,8 +82,9 @@ def shown_run_at(
     run_at: datetime | None, created_at: datetime | None, opts: dict[str, Any]
 ) -> datetime | None:
     """The run time a job shows: a LIFO job was ready when it was added, not in the year
-    its sort key falls in. A retried LIFO job waits for a real time, shown as it is."""
-    if run_at is not None and run_at < LIFO_EPOCH and opts.get("lifo"):
+    its sort key falls in. A retried LIFO job waits for a real time, shown as it is.
+    The option is looked at first: comparing aware datetimes calls both time zones."""
+    if opts.get("lifo") and run_at is not None and run_at < LIFO_EPOCH:
         return created_at
     return run_at
 
