@@ -411,6 +411,9 @@ async def measure(
             m["drain_kept_db_cpu"].samples.append(drain.db_cpu_us)
         m["drain_kept_vs_drain"].samples.append(drain.rate / statistics.median(m["drain"].samples))
         await stages.prune_all(store)
+        # Each plain drain starts on a vacuumed table (`stages.clear` before it); so does
+        # each drain with the rows kept, or it would walk the dead rows of the one before.
+        await bench.probe.execute(sql.VACUUM)
         progress(
             f"[{r}/{n}] rows kept: drain {describe(drain)}, "
             f"stats {m['stats_kept'].samples[-1]:.1f} ms, "
