@@ -18,6 +18,18 @@ from pgqueue.types import StatField
 
 ROOT = Path(__file__).resolve().parent.parent
 
+PLAIN_OPTIONS: dict[str, Any] = {
+    "priority": 3,
+    "attempts": 3,
+    "backoff": {"type": "exponential", "delay": 2000},
+    "delay": 0,
+    "remove_on_complete": 100,
+    "remove_on_fail": 500,
+}
+"""The options of a job added with none, in a queue of NORMAL priority: what a row that
+stores `{}` reads back as. Written out here, not imported, so a change to the stored
+format's defaults fails the tests."""
+
 RunWorker = Callable[..., Any]
 """The `run_worker` fixture: `async with run_worker(registry, {"queue": n}) as worker:`."""
 

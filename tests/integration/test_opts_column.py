@@ -16,6 +16,7 @@ from pgqueue import Job, JobQueueManager, JobState, RunningJob
 from pgqueue.db import migrate
 from pgqueue.registry import Registry
 from pgqueue.store import bulk_ops
+from tests.helpers import PLAIN_OPTIONS as DEFAULTS
 from tests.helpers import RunWorker, wait_for
 
 STORED = {
@@ -73,16 +74,6 @@ async def test_every_way_in_stores_options_that_read_back_as_given(
         assert stored.opts["attempts"] == 4
     types = {t for t, _ in read_opts(db_url)}
     assert types == {"json"}
-
-
-DEFAULTS = {
-    "priority": 3,
-    "attempts": 3,
-    "backoff": {"type": "exponential", "delay": 2000},
-    "delay": 0,
-    "remove_on_complete": 100,
-    "remove_on_fail": 500,
-}
 
 
 async def test_rows_store_only_options_that_differ_and_every_reader_gets_them_all(

@@ -7,15 +7,7 @@ import json
 from datetime import UTC, datetime
 
 from pgqueue.options import build_spec, loaded_options, stored_options_json
-
-PLAIN = {
-    "priority": 3,
-    "attempts": 3,
-    "backoff": {"type": "exponential", "delay": 2000},
-    "delay": 0,
-    "remove_on_complete": 100,
-    "remove_on_fail": 500,
-}
+from tests.helpers import PLAIN_OPTIONS as PLAIN
 
 
 def resolved(**options: object) -> dict[str, object]:
