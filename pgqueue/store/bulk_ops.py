@@ -146,7 +146,7 @@ class _BulkCopy:
         return found
 
     def chunks(self, head: Row) -> Iterator[bytes]:
-        ids: list[int] = head["ids"]
+        ids: Sequence[int] = head["ids"] or range(head["first"], head["first"] + self.count)
         now: datetime = head["now"]
         names: dict[str, bytes] = {}
         known = self.shared.get
@@ -178,7 +178,7 @@ class _BulkCopy:
             self._build_jobs(piece_ids, specs, templates)
 
     def _build_jobs(
-        self, ids: list[int], specs: Sequence[JobSpec], templates: list[dict[str, Any]]
+        self, ids: Sequence[int], specs: Sequence[JobSpec], templates: list[dict[str, Any]]
     ) -> None:
         append = self.jobs.append
         for job_id, spec, template in zip(ids, specs, templates, strict=True):

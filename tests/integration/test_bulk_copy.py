@@ -75,6 +75,26 @@ async def test_copied_bulk_rolls_back_whole(manager: JobQueueManager, db_url: st
         assert conn.execute("SELECT count(*) FROM pgqueue_jobs").fetchone() == (0,)
 
 
+@pytest.mark.parametrize("step", [1, 2])
+async def test_copied_bulk_gets_the_ids_it_drew(
+    manager: JobQueueManager, db_url: str, step: int
+) -> None:
+    # Ids drawn one after another come back as a range; a sequence that counts by two
+    # (as with two writers sharing a key space) leaves gaps, and the ids come back one
+    # by one. Either way each job has its row's id, in the order given.
+    specs = [{"name": "n", "data": {"i": i}} for i in range(bulk_ops.COPY_MIN)]
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(
+            "SELECT setval(pg_get_serial_sequence('pgqueue_jobs', 'id'), 1000);"
+            f"ALTER TABLE pgqueue_jobs ALTER COLUMN id SET INCREMENT BY {step}"
+        )
+        jobs = await manager.add_bulk("email", specs)
+        rows = conn.execute("SELECT id, data FROM pgqueue_jobs ORDER BY id").fetchall()
+    assert [int(j.id) for j in jobs] == [r[0] for r in rows]
+    assert [j.data for j in jobs] == [r[1] for r in rows] == [s["data"] for s in specs]
+    assert rows[-1][0] - rows[0][0] == step * (len(specs) - 1)
+
+
 async def test_copied_bulk_of_delayed_jobs_wakes_workers_for_the_first(
     manager: JobQueueManager, db_url: str
 ) -> None:
