@@ -10,7 +10,9 @@ fast, to watch a drain from outside, and to put the engine's numbers in proporti
 # halves read a partial index; the poller's connection never scans the table whole
 # (see `Bench.poller`).
 ANY_LEFT = """
-SELECT EXISTS (SELECT 1 FROM pgqueue_jobs WHERE state = 'waiting' AND queue = %(queue)s)
+SELECT EXISTS (SELECT 1 FROM pgqueue_jobs
+               WHERE state = 'waiting' AND hashtext(queue) = hashtext(%(queue)s)
+                 AND queue = %(queue)s)
     OR EXISTS (SELECT 1 FROM pgqueue_jobs
                WHERE worker_id IS NOT NULL AND state = 'active' AND queue = %(queue)s)
        AS left
@@ -19,7 +21,9 @@ SELECT EXISTS (SELECT 1 FROM pgqueue_jobs WHERE state = 'waiting' AND queue = %(
 # Rows a drain still has to finish (the backlog stage samples it twice a second), read
 # from the same partial indexes on the same connection.
 REMAINING = """
-SELECT (SELECT count(*) FROM pgqueue_jobs WHERE state = 'waiting' AND queue = %(queue)s)
+SELECT (SELECT count(*) FROM pgqueue_jobs
+          WHERE state = 'waiting' AND hashtext(queue) = hashtext(%(queue)s)
+            AND queue = %(queue)s)
      + (SELECT count(*) FROM pgqueue_jobs
           WHERE worker_id IS NOT NULL AND state = 'active' AND queue = %(queue)s)
        AS remaining
@@ -55,7 +59,8 @@ FROM (SELECT now() - interval '1 day' + g * interval '1 millisecond' * (86400000
 RAW_CLAIM = """
 WITH next AS (
     SELECT id FROM pgqueue_jobs
-    WHERE state = 'waiting' AND queue = %(queue)s AND run_at <= now()
+    WHERE state = 'waiting' AND hashtext(queue) = hashtext(%(queue)s) AND queue = %(queue)s
+      AND run_at <= now()
     ORDER BY priority, run_at, id
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED

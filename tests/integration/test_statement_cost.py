@@ -11,6 +11,9 @@ A vacuum of a queue that had just been emptied leaves statistics of a table with
 almost no rows. The jobs of the next burst were then completed by walking the whole
 table for every batch and matching each row against each job of the batch. Counted
 here in the rows the plan's filters looked at and threw away.
+
+The ready index is keyed on a hash of the queue's name: every statement that reads one
+queue's ready jobs must name the hash, or it reads every queue's. Counted here in rows.
 """
 
 from __future__ import annotations
@@ -18,13 +21,14 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
 import pytest
 
 from pgqueue.models import JobState
-from pgqueue.store import ops
+from pgqueue.store import dashboard_ops, feature_ops, ops
 
 SMALL, LARGE = 100, 1000
 
@@ -173,3 +177,68 @@ def test_clean_stays_linear_after_a_vacuum_of_an_emptied_queue(db_url: str, mode
         left = conn.execute("SELECT count(*) FROM pgqueue_jobs WHERE queue = 'burst'").fetchone()
     assert filtered <= ROWS + 1 + limit, filtered
     assert left == (ROWS + 1 - limit,)
+
+
+def rows_read(conn: psycopg.Connection[Any], op: ops.Op[Any]) -> int:
+    """Rows of the jobs table the plan of one run of `op` read, kept or thrown away (the
+    run is real)."""
+    nodes = [explained(conn, op)]
+    read = 0
+    while nodes:
+        node = nodes.pop()
+        if node.get("Relation Name") == "pgqueue_jobs":
+            kept = node["Actual Rows"] + node.get("Rows Removed by Filter", 0)
+            read += round(kept * node["Actual Loops"])
+        nodes.extend(node.get("Plans", []))
+    return read
+
+
+MINE = 10
+"""Ready jobs, and as many delayed, of the queue each statement asks about."""
+
+ONE_QUEUE_READERS: dict[str, Callable[[], ops.Op[Any]]] = {
+    "claim": lambda: ops.claim("mine", MINE, uuid.uuid4()),
+    "claim_limited": lambda: feature_ops.claim_limited("mine", MINE, uuid.uuid4(), uuid.uuid4()),
+    "queue_limits": lambda: feature_ops.queue_limits("mine"),
+    "queue_stats": lambda: ops.queue_stats("mine"),
+    "promote_delayed": lambda: dashboard_ops.promote_delayed_jobs("mine"),
+}
+BY_STATE: dict[str, Callable[[], ops.Op[Any]]] = {
+    "list_waiting": lambda: ops.list_jobs("mine", JobState.WAITING, 0, 100),
+    "list_delayed": lambda: ops.list_jobs("mine", JobState.DELAYED, 0, 100),
+    "clean_waiting": lambda: ops.clean("mine", 0, JobState.WAITING, 100),
+}
+"""The state these take as a parameter picks the index, so Postgres plans them for each
+call's values: a plan made without them (forced) reads the whole table."""
+
+
+@pytest.mark.parametrize(
+    ("reader", "mode"),
+    [(reader, mode) for reader in ONE_QUEUE_READERS for mode in PLANS]
+    + [(reader, "force_custom_plan") for reader in BY_STATE],
+)
+def test_one_queues_ready_jobs_are_read_without_the_others(
+    db_url: str, reader: str, mode: str
+) -> None:
+    # The ready index is keyed on a hash of the queue's name (migration 0016): a
+    # statement that names only the queue would read every ready job of every queue.
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO pgqueue_jobs (queue, name, data, opts, run_at)"
+            " SELECT CASE WHEN n <= %(rows)s THEN 'other' ELSE 'mine' END, 'x', '{}', '{}',"
+            "        now() + CASE WHEN n > %(rows)s + %(mine)s THEN interval '1 hour'"
+            "                     ELSE interval '0' END"
+            " FROM generate_series(1, %(rows)s + 2 * %(mine)s) AS n",
+            {"rows": ROWS, "mine": MINE},
+        )
+        conn.execute("INSERT INTO pgqueue_queue_limits (queue, concurrency) VALUES ('mine', 50)")
+        conn.execute("ANALYZE pgqueue_jobs")
+        conn.execute(f"SET plan_cache_mode = {mode}")
+        read = rows_read(conn, {**ONE_QUEUE_READERS, **BY_STATE}[reader]())
+        others = conn.execute(
+            "SELECT count(*) FROM pgqueue_jobs WHERE queue = 'other' AND state = 'waiting'"
+        ).fetchone()
+    # The queue's own ready and delayed jobs, each read at most twice (the claim finds
+    # its rows, then updates them by id); reading the other queue's would be 5,000 more.
+    assert read <= 4 * MINE, read
+    assert others == (ROWS,)

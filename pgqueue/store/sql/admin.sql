@@ -84,7 +84,7 @@ WITH doomed AS (
     SELECT j.id
     FROM pgqueue_jobs AS j
     LEFT JOIN pgqueue_queues AS q ON q.name = j.queue
-    WHERE j.queue = %(queue)s
+    WHERE j.queue = %(queue)s AND hashtext(j.queue) = hashtext(%(queue)s)
       AND CASE
             WHEN %(state)s IN ('completed', 'failed', 'cancelled') THEN j.state = %(state)s
                 AND j.finished_at < now() - %(grace_ms)s * interval '1 millisecond'

@@ -68,7 +68,7 @@ SELECT count(*) AS n FROM retried CROSS JOIN (SELECT count(sent) FROM notified) 
 -- "Promote all delayed": every delayed job of the queue becomes ready now.
 WITH promoted AS (
     UPDATE pgqueue_jobs SET run_at = now()
-    WHERE queue = %(queue)s AND state = 'waiting'
+    WHERE state = 'waiting' AND hashtext(queue) = hashtext(%(queue)s) AND queue = %(queue)s
       AND pgqueue_job_state(state, run_at, false) = 'delayed'
     RETURNING id
 ),

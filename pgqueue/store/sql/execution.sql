@@ -5,7 +5,9 @@
 -- about these jobs names it, so a worker that lost its lease cannot touch a job that has
 -- since been claimed again. A paused queue yields nothing. The UPDATE finds its rows
 -- by id through the primary key; JSON columns come back as text, which the worker
--- decodes faster than psycopg decodes jsonb.
+-- decodes faster than psycopg decodes jsonb. The ready index is keyed on a hash of the
+-- queue's name (migration 0016): the hash finds the queue's rows, the name tells apart
+-- two queues that share a hash.
 -- A claim commits without waiting for its WAL to reach disk (`synchronous_commit` off
 -- for this transaction only, set once the first row is leased): the flush is most of a
 -- claim's latency, and the worker claims in sequence. Should the server crash in the
@@ -16,7 +18,8 @@
 WITH next AS (
     SELECT id
     FROM pgqueue_jobs
-    WHERE state = 'waiting' AND queue = %(queue)s AND run_at <= now()
+    WHERE state = 'waiting' AND hashtext(queue) = hashtext(%(queue)s) AND queue = %(queue)s
+      AND run_at <= now()
       AND NOT EXISTS (SELECT 1 FROM pgqueue_queues WHERE name = %(queue)s AND paused)
     ORDER BY priority, run_at, id
     LIMIT %(limit)s

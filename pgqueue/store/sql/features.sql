@@ -133,7 +133,8 @@ SELECT l.queue, l.rate_max, l.rate_duration_ms, l.concurrency,
        (SELECT count(*) FROM pgqueue_jobs AS j
         WHERE j.worker_id IS NOT NULL AND j.state = 'active' AND j.queue = l.queue) AS active,
        (SELECT count(*) FROM pgqueue_jobs AS j
-        WHERE j.state = 'waiting' AND j.queue = l.queue AND j.run_at <= now()) AS ready
+        WHERE j.state = 'waiting' AND hashtext(j.queue) = hashtext(l.queue) AND j.queue = l.queue
+          AND j.run_at <= now()) AS ready
 FROM pgqueue_queue_limits AS l
 WHERE %(queue)s::text IS NULL OR l.queue = %(queue)s
 ORDER BY l.queue;
@@ -176,7 +177,8 @@ room AS (
 next AS (
     SELECT id
     FROM pgqueue_jobs
-    WHERE state = 'waiting' AND queue = %(queue)s AND run_at <= now()
+    WHERE state = 'waiting' AND hashtext(queue) = hashtext(%(queue)s) AND queue = %(queue)s
+      AND run_at <= now()
       AND NOT EXISTS (SELECT 1 FROM pgqueue_queues WHERE name = %(queue)s AND paused)
     ORDER BY priority, run_at, id
     LIMIT coalesce((SELECT n FROM room), %(limit)s::bigint)

@@ -15,7 +15,7 @@ LIMIT 1;
 SELECT j.*, pgqueue_job_state(j.state, j.run_at, coalesce(q.paused, false)) AS user_state
 FROM pgqueue_jobs AS j
 LEFT JOIN pgqueue_queues AS q ON q.name = j.queue
-WHERE j.queue = %(queue)s
+WHERE j.queue = %(queue)s AND hashtext(j.queue) = hashtext(%(queue)s)
   AND j.state = CASE WHEN %(state)s IN ('delayed', 'paused') THEN 'waiting' ELSE %(state)s END
   AND pgqueue_job_state(j.state, j.run_at, coalesce(q.paused, false)) = %(state)s
 ORDER BY coalesce(j.finished_at, j.processed_at, j.created_at) DESC, j.id DESC
@@ -42,9 +42,15 @@ LIMIT %(limit)s;
 -- finished rows.
 WITH waiting AS (
     -- Every row here is stored as waiting: saying so lets the ready index answer alone.
+    -- All queues, or one found by its hash (migration 0016): two branches, so that a
+    -- plan made without the parameter's value still reads only the one queue's rows.
     SELECT queue, pgqueue_job_state('waiting', run_at, false) AS shown
     FROM pgqueue_jobs
-    WHERE state = 'waiting' AND (%(queue)s::text IS NULL OR queue = %(queue)s)
+    WHERE state = 'waiting' AND %(queue)s::text IS NULL
+    UNION ALL
+    SELECT queue, pgqueue_job_state('waiting', run_at, false)
+    FROM pgqueue_jobs
+    WHERE state = 'waiting' AND hashtext(queue) = hashtext(%(queue)s) AND queue = %(queue)s
 ),
 counts AS (
     -- A ready job of a paused queue counts as paused: that split is made below, per queue.
