@@ -5,8 +5,8 @@ comparing it with the entries already there, and a key that starts with a variab
 text makes each of those comparisons find every later column by walking the entry from
 its start. That was most of the cost of the index, and the index most of a bulk load's
 server CPU besides the row itself. Keyed on `hashtext(queue)`, an `int4`, every column
-of the key sits at a fixed offset: measured on 5,000-job `add_bulk` calls, 16 % more jobs
-a second (17 of 20 interleaved rounds).
+of the key sits at a fixed offset: a tenth less server CPU per row in a bulk load, and
+5-16 % more jobs a second from 5,000-job `add_bulk` calls (docs/benchmarks.md, item 34).
 
 The name is still in each entry (`INCLUDE`), so counts by queue read the index alone,
 and every statement that reads one queue's ready jobs names both the hash (to find
