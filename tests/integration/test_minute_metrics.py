@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import statistics
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 import psycopg
 import pytest
@@ -209,3 +209,12 @@ async def test_metrics_route_serves_the_same_series(
     error_of(await api.client.get(f"{path}?minutes=1441", headers=api.admin), 422)
     error_of(await api.client.get(f"{path}?minutes=soon", headers=api.admin), 400)
     error_of(await api.client.get(f"{path}?minutes=5"), 401)
+
+
+def test_times_are_stored_exactly_as_measured(db_url: str) -> None:
+    times = [0.0, 1e-07, 0.1, 2 / 3, 12.5, 123456.789, 1e16, 5e-324]
+    minute = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        execute(conn, chart_ops.add_completed_minute("test", minute, 8, times, times[::-1]))
+        stored = conn.execute("SELECT wait_ms, run_ms FROM pgqueue_minute_deltas").fetchall()
+    assert stored == [(times, times[::-1])]
