@@ -35,7 +35,8 @@ PIPELINE = Pipeline.is_supported()
 async def execute(conn: AsyncConnection[Any], op: Op[T], prepare: bool = True) -> T:
     """`prepare=False` (behind a transaction pooler) overrides what the operation asks."""
     prepared = op.prepare if prepare else False
-    async with conn.cursor(row_factory=tuple_row if op.tuples else dict_row) as cur:
+    rows_as = tuple_row if op.tuples else dict_row
+    async with conn.cursor(row_factory=rows_as, binary=op.tuples) as cur:
         if prepared and op.one_round_trip and PIPELINE:
             # The first run on a connection prepares the statement: in a pipeline the
             # Parse goes out with the Bind and Execute instead of waiting for its answer.

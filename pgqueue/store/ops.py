@@ -42,8 +42,10 @@ class Op(Generic[T]):
     one_round_trip: bool = False
     """A prepared statement's first run on a connection is one round trip too."""
     tuples: bool = False
-    """`read` gets tuples in the statement's column order, not dicts: for the claim, whose
-    rows a busy worker reads by the thousand a second, a dict per row is time of its own."""
+    """`read` gets tuples in the statement's column order, not dicts, and the server sends
+    them in binary: for the claim, whose rows a busy worker reads by the thousand a
+    second, a dict per row and parsing its numbers and times from text are time of their
+    own (0.4 µs a claimed row, of 2.8, in binary)."""
 
 
 @dataclass(frozen=True)
