@@ -6,6 +6,17 @@ explicitly. Pooled connections carry a statement timeout: the server does not no
 client that died until it writes to it, so without one a statement can outlive its
 process by hours. Statements that must be shorter (maintenance) set their own.
 
+The worker's pool (`hot_path`) also turns sequential scans off for its sessions. Its
+statements are prepared, and after five runs Postgres may keep one generic plan for
+good. Made while the jobs table was empty or all but (a fresh install, a quiet start, a
+queue vacuumed down to nothing), that plan reads the whole table to find a claim's or a
+completion's rows by id: the cheapest way to read a table of a page or two. Kept, it
+read the whole table for every claim and completion of the burst that followed (38 and
+60-80 ms a batch of 100 with 50,000 jobs, against 1-2), until autovacuum's next analyze,
+a minute or more later. Every statement of the worker has an index that answers it, and
+with sequential scans off the planner takes that index whatever size it believes the
+table to be; where no index applies it still scans.
+
 Behind a transaction pooler (`PGQUEUE_PGBOUNCER=true`) a connection is a different
 server session from one transaction to the next, so nothing here prepares statements on
 the server, and what needs a session (LISTEN, session advisory locks, migrations) goes
@@ -33,6 +44,10 @@ STATEMENT_TIMEOUT_MS = 60_000
 """The longest any statement on a pooled connection may run: a bulk enqueue of 100,000
 jobs, a report over a month of a busy queue."""
 _SET_TIMEOUT = f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}"
+_SET_HOT_PATH = (
+    f"SELECT set_config('statement_timeout', '{STATEMENT_TIMEOUT_MS}', false),"
+    " set_config('enable_seqscan', 'off', false)"
+)
 
 
 def _quiet(conn: AsyncConnection[Any] | Connection[Any]) -> bool:
@@ -63,8 +78,16 @@ async def _configure_async(conn: AsyncConnection[Any]) -> None:
     await conn.execute(_SET_TIMEOUT)
 
 
+async def _configure_hot_path(conn: AsyncConnection[Any]) -> None:
+    await conn.execute(_SET_HOT_PATH)
+
+
 def _configure_sync(conn: Connection[Any]) -> None:
     conn.execute(_SET_TIMEOUT)
+
+
+def _configure_hot_path_sync(conn: Connection[Any]) -> None:
+    conn.execute(_SET_HOT_PATH)
 
 
 ATTEMPT_SECONDS = 5
@@ -120,6 +143,7 @@ def async_pool(
     timeout: float = 30.0,
     reconnect_timeout: float = RECONNECT_SECONDS,
     name: str | None = None,
+    hot_path: bool = False,
 ) -> AsyncConnectionPool:
     """An unopened pool; the caller opens it (`await pool.open()`) inside its loop.
 
@@ -128,7 +152,11 @@ def async_pool(
     looks at the socket first and asks the server (an empty query, a round trip) only
     when something is waiting there; the worker's hot path, which retries its own
     statements, turns it off.
+
+    `hot_path` is the worker's pool: its sessions plan without sequential scans (see
+    the module's docstring).
     """
+    configure = _configure_hot_path if hot_path else _configure_async
     return AsyncConnectionPool(
         url,
         min_size=min_size,
@@ -136,7 +164,7 @@ def async_pool(
         kwargs=connection_kwargs(pgbouncer),
         # Behind a transaction pooler a session SET would land on whichever server
         # session ran it, for whoever gets that session next: not set at all there.
-        configure=None if pgbouncer else _configure_async,
+        configure=None if pgbouncer else configure,
         open=False,
         check=_check_async if check else None,
         timeout=timeout,
@@ -155,14 +183,16 @@ def sync_pool(
     timeout: float = 30.0,
     reconnect_timeout: float = RECONNECT_SECONDS,
     name: str | None = None,
+    hot_path: bool = False,
 ) -> ConnectionPool:
     """Blocking twin of `async_pool`."""
+    configure = _configure_hot_path_sync if hot_path else _configure_sync
     return ConnectionPool(
         url,
         min_size=min_size,
         max_size=max_size,
         kwargs=connection_kwargs(pgbouncer),
-        configure=None if pgbouncer else _configure_sync,
+        configure=None if pgbouncer else configure,
         open=False,
         check=_check_sync if check else None,
         timeout=timeout,

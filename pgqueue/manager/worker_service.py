@@ -139,6 +139,8 @@ class WorkerService:
             borrow_timeout=RECONNECT_WITHIN,
             reconnect_timeout=RECONNECT_WITHIN,
             name="pgqueue-worker",
+            # Plans that outlast a quiet start (see `pgqueue.db.connect`).
+            hot_path=True,
         )
         return cls(store)
 

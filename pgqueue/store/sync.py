@@ -199,12 +199,13 @@ def open_store(
     borrow_timeout: float = 30.0,
     reconnect_timeout: float | None = None,
     name: str | None = None,
+    hot_path: bool = False,
 ) -> SyncStore:
     """A store on a new pool, set up for a transaction pooler when `settings` say so.
 
     `wait=False` returns at once and lets the pool connect in the background; otherwise
     the pool's first connections must open within `open_timeout` seconds or
-    `DatabaseUnavailableError`.
+    `DatabaseUnavailableError`. `hot_path` is the worker's store: see `sync_pool`.
     """
     pool = sync_pool(
         url,
@@ -215,6 +216,7 @@ def open_store(
         timeout=borrow_timeout,
         reconnect_timeout=reconnect_timeout or RECONNECT_SECONDS,
         name=name,
+        hot_path=hot_path,
     )
     try:
         pool.open(wait=wait, timeout=open_timeout)
