@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
 import statistics
 import sys
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -69,6 +71,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--raw-batch", type=int, default=100, help="rows per raw-loop claim")
     parser.add_argument("--latency-jobs", type=int, default=200)
     parser.add_argument("--kept", type=int, default=1_000_000, help="completed rows kept (0: skip)")
+    parser.add_argument(
+        "--kept-jobs", type=int, default=100_000, help="jobs per drain with the rows kept"
+    )
     parser.add_argument("--profile", metavar="FILE", help="cProfile the worker into FILE")
     parser.add_argument(
         "--backlog",
@@ -91,7 +96,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scale-jobs", type=int, default=100_000)
     if "--quick" in (sys.argv[1:] if argv is None else argv):
         parser.set_defaults(
-            repeats=1, jobs=5_000, latency_jobs=50, kept=100_000, backlog_jobs=20_000
+            repeats=1,
+            jobs=5_000,
+            latency_jobs=50,
+            kept=100_000,
+            kept_jobs=5_000,
+            backlog_jobs=20_000,
         )
     return parser.parse_args(argv)
 
@@ -312,6 +322,7 @@ def describe_machine(args: argparse.Namespace) -> dict[str, Any]:
         "repeats": args.repeats,
         "latency_jobs": args.latency_jobs,
         "kept": args.kept,
+        "kept_jobs": args.kept_jobs,
     }
 
 
@@ -333,32 +344,45 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "maintenance": Metric("maintenance pass", "ms"),
         "drain_kept": Metric("drain, rows kept", "jobs/s"),
         "drain_kept_db_cpu": Metric("drain, rows kept: Postgres CPU/job", "µs"),
-        "drain_kept_vs_drain": Metric("drain kept / drain", "ratio", 0.9),
+        "drain_beside": Metric("drain beside it, none kept", "jobs/s"),
+        "drain_beside_db_cpu": Metric("drain beside it: Postgres CPU/job", "µs"),
+        "drain_kept_vs_drain": Metric("drain kept / drain beside it", "ratio", 0.9),
         "stats_kept": Metric("get_all_queue_stats, rows kept", "ms"),
         "maintenance_kept": Metric("maintenance pass, rows kept", "ms"),
     }
     info = describe_machine(args)
     with server_url() as server, fresh_database(server) as url:
         progress("fresh database migrated; starting the worker")
-        manager = JobQueueManager(url, registry=Registry())
-        probe = await stages.open_probe(url)
-        pool = async_pool(url, max_size=2)
-        await pool.open(wait=True)
-        store = AsyncStore(pool)
-        bench = stages.Bench(url, manager, probe, args.jobs, args.batch)
-        version = await (await probe.execute(sql.SERVER_VERSION)).fetchone()
-        info["postgres"] = version["server_version"] if version else "?"
-        try:
-            async with (
-                manager,
-                worker_process(url, stages.DRAIN_QUEUE, args.concurrency, args.profile) as proc,
-            ):
-                bench.worker_pids = frozenset({proc.pid})
-                await measure(args, bench, store, metrics)
-        finally:
-            await pool.close()
-            await bench.close()
+        async with drain_bench(url, args, args.jobs, args.profile) as (bench, store):
+            version = await (await bench.probe.execute(sql.SERVER_VERSION)).fetchone()
+            info["postgres"] = version["server_version"] if version else "?"
+            await measure(args, bench, store, metrics)
+            if args.kept:
+                await measure_kept(args, server, bench, store, metrics)
     return {"info": info, "results": {k: m.summary() for k, m in metrics.items()}}
+
+
+@contextlib.asynccontextmanager
+async def drain_bench(
+    url: str, args: argparse.Namespace, jobs: int, profile: str | None = None
+) -> AsyncIterator[tuple[stages.Bench, AsyncStore]]:
+    """A manager, a probe and a store on `url`, and a worker draining its queue `jobs` at
+    a time."""
+    manager = JobQueueManager(url, registry=Registry())
+    probe = await stages.open_probe(url)
+    pool = async_pool(url, max_size=2)
+    await pool.open(wait=True)
+    bench = stages.Bench(url, manager, probe, jobs, args.batch)
+    try:
+        async with (
+            manager,
+            worker_process(url, stages.DRAIN_QUEUE, args.concurrency, profile) as proc,
+        ):
+            bench.worker_pids = frozenset({proc.pid})
+            yield bench, AsyncStore(pool)
+    finally:
+        await pool.close()
+        await bench.close()
 
 
 async def measure(
@@ -398,27 +422,61 @@ async def measure(
             f"[{r}/{n}] stats {m['stats'].samples[-1]:.1f} ms, "
             f"maintenance {m['maintenance'].samples[-1]:.1f} ms"
         )
-    if not args.kept:
-        return
+
+
+async def measure_kept(
+    args: argparse.Namespace,
+    server: str,
+    bench: stages.Bench,
+    store: AsyncStore,
+    m: dict[str, Metric],
+) -> None:
+    """Each drain with the rows kept is paired with a drain beside it: a second database
+    with none kept and a worker of its own, the two taken in turn first and second. A
+    pair's ratio is what the rows cost; the machine's drift over the minute between the
+    plain drains and these ones is not in it. These drains are longer (`--kept-jobs`):
+    at 20,000 a drain lasts a second, and one pair's ratio moved by a fifth either way
+    from the next."""
+    n = args.repeats
     seconds = await stages.keep_completed(bench, store, args.kept)
     progress(f"{args.kept:,} completed rows kept (inserted and folded in {seconds:.1f} s)")
-    for r in range(1, n + 1):
-        m["stats_kept"].samples.append(await stages.stats_ms(bench))
-        m["maintenance_kept"].samples.append(await stages.maintenance_ms(store, bench.url))
-        drain = await stages.drain_rate(bench)
-        m["drain_kept"].samples.append(drain.rate)
-        if drain.db_cpu_us is not None:
-            m["drain_kept_db_cpu"].samples.append(drain.db_cpu_us)
-        m["drain_kept_vs_drain"].samples.append(drain.rate / statistics.median(m["drain"].samples))
-        await stages.prune_all(store)
-        # Each plain drain starts on a vacuumed table (`stages.clear` before it); so does
-        # each drain with the rows kept, or it would walk the dead rows of the one before.
-        await bench.probe.execute(sql.VACUUM)
-        progress(
-            f"[{r}/{n}] rows kept: drain {describe(drain)}, "
-            f"stats {m['stats_kept'].samples[-1]:.1f} ms, "
-            f"maintenance {m['maintenance_kept'].samples[-1]:.1f} ms"
-        )
+    bench.jobs = args.kept_jobs
+    with fresh_database(server, "_beside") as url:
+        async with drain_bench(url, args, args.kept_jobs) as beside:
+            # Unmeasured, one on each side: the first pages each touches after the
+            # checkpoint that followed the insert are written whole to the WAL.
+            for target in (bench, store), beside:
+                await stages.drain_rate(target[0])
+                await settle(*target)
+            for r in range(1, n + 1):
+                m["stats_kept"].samples.append(await stages.stats_ms(bench))
+                m["maintenance_kept"].samples.append(await stages.maintenance_ms(store, bench.url))
+                drains: dict[str, stages.Drain] = {}
+                for which in ("kept", "beside") if r % 2 else ("beside", "kept"):
+                    target = (bench, store) if which == "kept" else beside
+                    drains[which] = await stages.drain_rate(target[0])
+                    await settle(*target)
+                kept, beside_it = drains["kept"], drains["beside"]
+                m["drain_kept"].samples.append(kept.rate)
+                m["drain_beside"].samples.append(beside_it.rate)
+                if kept.db_cpu_us is not None and beside_it.db_cpu_us is not None:
+                    m["drain_kept_db_cpu"].samples.append(kept.db_cpu_us)
+                    m["drain_beside_db_cpu"].samples.append(beside_it.db_cpu_us)
+                m["drain_kept_vs_drain"].samples.append(kept.rate / beside_it.rate)
+                progress(
+                    f"[{r}/{n}] rows kept: drain {describe(kept)}; "
+                    f"beside it {describe(beside_it)}; "
+                    f"stats {m['stats_kept'].samples[-1]:.1f} ms, "
+                    f"maintenance {m['maintenance_kept'].samples[-1]:.1f} ms"
+                )
+
+
+async def settle(bench: stages.Bench, store: AsyncStore) -> None:
+    """Prune and vacuum after a drain: each plain drain starts on a vacuumed table
+    (`stages.clear` before it), and so does each drain with the rows kept, or it would
+    walk the dead rows of the one before."""
+    await stages.prune_all(store)
+    await bench.probe.execute(sql.VACUUM)
 
 
 COSTS = {"drain": ("drain_worker_cpu", "drain_db_cpu"), "raw": ("raw_client_cpu", "raw_db_cpu")}
@@ -454,7 +512,9 @@ def table(report: dict[str, Any]) -> str:
         f"pgqueue benchmark, {info['date']}: {info['machine']}, PostgreSQL {info['postgres']}, "
         f"Python {info['python']}",
         f"{info['jobs']:,} jobs per drain, add_bulk batches of {info['batch']:,}, worker "
-        f"concurrency {info['concurrency']}, {info['kept']:,} rows kept, "
+        f"concurrency {info['concurrency']}, {info['kept']:,} rows kept"
+        + (f" (drains of {info['kept_jobs']:,} with them)" if info["kept"] else "")
+        + ", "
         f"{info['repeats']} repeat(s)",
         "",
         f"{'metric':<34}{'unit':>7}{'median':>12}{'min':>12}{'max':>12}{'target':>12}  met",

@@ -36,9 +36,10 @@ def with_database(url: str, dbname: str) -> str:
 
 
 @contextlib.contextmanager
-def fresh_database(server: str) -> Iterator[str]:
-    """A database of our own next to the server's default one, dropped afterwards."""
-    name = f"pgqueue_bench_{os.getpid()}"
+def fresh_database(server: str, suffix: str = "") -> Iterator[str]:
+    """A database of our own next to the server's default one, dropped afterwards;
+    `suffix` tells apart two of one run."""
+    name = f"pgqueue_bench_{os.getpid()}{suffix}"
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')

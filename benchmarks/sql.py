@@ -79,6 +79,11 @@ WHERE id = ANY(%(ids)s)
 # autovacuum and the workers' maintenance would leave (see `stages.clear`).
 VACUUM = "VACUUM ANALYZE pgqueue_jobs"
 
+# What the checkpointer writes within minutes of a bulk insert: without it the drains
+# that follow it find shared buffers full of its dirty pages and write them out
+# themselves. Needs a superuser or pg_checkpoint; skipped without.
+CHECKPOINT = "CHECKPOINT"
+
 # The finished counts after a maintenance pass folded the deltas of rows inserted
 # finished (one per row, migration 0014), as autovacuum would leave them.
 VACUUM_COUNTS = "VACUUM ANALYZE pgqueue_finished_counts"

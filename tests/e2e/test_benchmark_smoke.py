@@ -16,7 +16,8 @@ pytestmark = pytest.mark.slow
 
 MODES = {
     "compare": ["--jobs", "400", "--batch", "200", "--repeats", "1"],
-    "engine": ["--engine", "--quick", "--jobs", "300", "--kept", "2000", "--latency-jobs", "5"],
+    "engine": ["--engine", "--quick", "--jobs", "300", "--kept", "2000", "--kept-jobs", "300"]
+    + ["--latency-jobs", "5"],
     "backlog": ["--backlog", "--backlog-jobs", "600", "--batch", "300", "--repeats", "1"],
     "scale": ["--scale", "--scale-drains", "2", "--scale-jobs", "300", "--concurrency", "50"],
 }
@@ -43,7 +44,12 @@ def test_benchmark_runs_end_to_end(mode: str, db_url: str) -> None:
         by_cpu = results["p2_by_cpu"]["samples"][0]
         assert by_cpu == pytest.approx(2 / results["p2_cpu_vs_p1"]["samples"][0])
     elif mode == "engine":
-        assert {"add_bulk", "drain", "latency_median", "drain_kept"} <= measured
+        expected = {"add_bulk", "drain", "latency_median", "drain_kept", "drain_beside"}
+        assert expected <= measured
+        # Each drain with the rows kept is read against the drain beside it, in its pair.
+        kept, beside = results["drain_kept"]["samples"], results["drain_beside"]["samples"]
+        ratios = [k / b for k, b in zip(kept, beside, strict=True)]
+        assert results["drain_kept_vs_drain"]["samples"] == pytest.approx(ratios)
     elif mode == "backlog":
         assert measured == set(results)
         assert results["backlog_rate"]["samples"][0] > 0
