@@ -67,6 +67,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=20_000, help="jobs per drain")
     parser.add_argument("--batch", type=int, default=5_000, help="jobs per add_bulk call")
+    parser.add_argument(
+        "--enqueue-jobs",
+        type=int,
+        default=100_000,
+        help="jobs per bulk enqueue measured side by side (add_bulk, PgQueuer)",
+    )
     parser.add_argument("--concurrency", type=int, default=500, help="the worker's slots")
     parser.add_argument("--raw-batch", type=int, default=100, help="rows per raw-loop claim")
     parser.add_argument("--latency-jobs", type=int, default=200)
@@ -101,6 +107,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
             latency_jobs=50,
             kept=100_000,
             kept_jobs=5_000,
+            enqueue_jobs=5_000,
             backlog_jobs=20_000,
         )
     return parser.parse_args(argv)
@@ -132,7 +139,7 @@ async def run_compare(args: argparse.Namespace) -> dict[str, Any]:
         "add_bulk_vs_peer": Metric("add_bulk / PgQueuer enqueue", "ratio", 2.0),
     }
     info = describe_machine(args)
-    info.update(concurrency="100 and 500", kept=0)
+    info.update(concurrency="100 and 500", kept=0, enqueues=args.enqueue_jobs)
     with server_url() as server, fresh_database(server) as url:
         manager = JobQueueManager(url, registry=Registry())
         probe = await stages.open_probe(url)
@@ -142,7 +149,7 @@ async def run_compare(args: argparse.Namespace) -> dict[str, Any]:
         try:
             async with manager:
                 for r in range(1, args.repeats + 1):
-                    one = await compare.one_round(bench, r, args.raw_batch)
+                    one = await compare.one_round(bench, r, args.raw_batch, args.enqueue_jobs)
                     record_round(m, one)
                     progress(
                         f"[{r}/{args.repeats}] raw {one.raw.rate:,.0f}, PgQueuer "
@@ -514,6 +521,7 @@ def table(report: dict[str, Any]) -> str:
         f"{info['jobs']:,} jobs per drain, add_bulk batches of {info['batch']:,}, worker "
         f"concurrency {info['concurrency']}, {info['kept']:,} rows kept"
         + (f" (drains of {info['kept_jobs']:,} with them)" if info["kept"] else "")
+        + (f", bulk enqueues of {info['enqueues']:,}" if info.get("enqueues") else "")
         + ", "
         f"{info['repeats']} repeat(s)",
         "",

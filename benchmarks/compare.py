@@ -5,9 +5,11 @@ in the same run, on the same server and table, one after the other:
 
 - raw loop: one psycopg connection, claim 100 with `FOR UPDATE SKIP LOCKED` and mark
   them done with one `UPDATE`, no leases, results or retries;
-- PgQueuer (the `bench` extra) in its own process: its bulk enqueue with batches of
-  `--batch`, and a drain at batch 100, its best setting;
-- pgqueue: `add_bulk` with batches of `--batch`; a drain by one worker process at
+- PgQueuer (the `bench` extra) in its own process: its bulk enqueue of
+  `--enqueue-jobs` with batches of `--batch`, and a drain at batch 100, its best
+  setting;
+- pgqueue: `add_bulk` of `--enqueue-jobs` with batches of `--batch`, just before
+  PgQueuer's; a drain by one worker process at
   concurrency 100 and at 500; and by `pgqueue worker --processes 2` at 100 each.
 
 A drain's clock runs from `resume_queue` (the jobs were loaded while it was paused) to
@@ -84,14 +86,14 @@ async def registered(url: str, n: int, timeout: float = 60.0) -> set[int]:
         await probe.close()
 
 
-async def peer(url: str, jobs: int, batch: int) -> dict[str, float] | None:
+async def peer(url: str, jobs: int, batch: int, enqueue_jobs: int) -> dict[str, float] | None:
     """PgQueuer's numbers, or None when it is not installed."""
     try:
         import pgqueuer  # noqa: F401
     except ImportError:
         return None
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "benchmarks.peer", url, str(jobs), str(batch),
+        sys.executable, "-m", "benchmarks.peer", url, str(jobs), str(batch), str(enqueue_jobs),
         stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip
     out, _ = await asyncio.wait_for(proc.communicate(), PEER_TIMEOUT)
@@ -108,12 +110,12 @@ async def drain_with(bench: stages.Bench, pids: set[int]) -> stages.Drain:
     return drain
 
 
-async def one_round(bench: stages.Bench, r: int, raw_batch: int) -> Round:
+async def one_round(bench: stages.Bench, r: int, raw_batch: int, enqueue_jobs: int) -> Round:
     raw = await stages.raw_rate(bench, f"raw{r}", raw_batch)
     await stages.clear(bench, f"raw{r}")
-    add_bulk = await stages.add_bulk_rate(bench, f"bulk{r}")
+    add_bulk = await stages.add_bulk_rate(bench, f"bulk{r}", enqueue_jobs)
     await stages.clear(bench, f"bulk{r}")
-    theirs = await peer(bench.url, bench.jobs, bench.batch)
+    theirs = await peer(bench.url, bench.jobs, bench.batch, enqueue_jobs)
     async with worker_process(bench.url, stages.DRAIN_QUEUE, 100) as proc:
         drain_100 = await drain_with(bench, {proc.pid})
     async with worker_process(bench.url, stages.DRAIN_QUEUE, 500) as proc:

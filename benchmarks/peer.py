@@ -1,7 +1,9 @@
-"""PgQueuer on the same server, for comparison: `python -m benchmarks.peer URL JOBS BATCH`.
+"""PgQueuer on the same server, for comparison:
+`python -m benchmarks.peer URL JOBS BATCH [ENQUEUE_JOBS]`.
 
 Runs in its own process, as pgqueue's benchmark worker does, and prints one JSON line:
-its enqueue rate (`Queries.enqueue` with lists of `BATCH` jobs, its bulk call) and its
+its enqueue rate (`Queries.enqueue` of `ENQUEUE_JOBS` jobs, default `JOBS`, in lists
+of `BATCH`, its bulk call; the queue is emptied and vacuumed after it) and its
 drain rate at batch 100 (its best setting) with no cap on jobs in flight, no-op async
 entrypoint, until its queue table is empty, plus this process's CPU per job meanwhile
 (its polling probe included, a few µs per job at most).
@@ -15,6 +17,7 @@ import asyncio
 import json
 import sys
 import time
+from typing import Any
 
 import psycopg
 
@@ -23,7 +26,13 @@ POLL = 0.005
 CONCURRENCY = None  # its default; a cap must be at least twice the batch
 
 
-async def measure(url: str, jobs: int, batch: int) -> dict[str, float]:
+async def enqueue(queries: Any, jobs: int, batch: int) -> None:
+    for start in range(0, jobs, batch):
+        n = min(batch, jobs - start)
+        await queries.enqueue(["noop"] * n, [None] * n, [0] * n)
+
+
+async def measure(url: str, jobs: int, batch: int, enqueue_jobs: int) -> dict[str, float]:
     import asyncpg
     from pgqueuer import PgQueuer
     from pgqueuer.db import AsyncpgDriver
@@ -42,10 +51,11 @@ async def measure(url: str, jobs: int, batch: int) -> dict[str, float]:
         # from the round before.
         await conn.execute("VACUUM ANALYZE pgqueuer")
         started = time.perf_counter()
-        for start in range(0, jobs, batch):
-            n = min(batch, jobs - start)
-            await queries.enqueue(["noop"] * n, [None] * n, [0] * n)
-        enqueue_rate = jobs / (time.perf_counter() - started)
+        await enqueue(queries, enqueue_jobs, batch)
+        enqueue_rate = enqueue_jobs / (time.perf_counter() - started)
+        await queries.clear_queue(None)
+        await conn.execute("VACUUM ANALYZE pgqueuer")
+        await enqueue(queries, jobs, batch)
 
         pgq = PgQueuer(driver)
 
@@ -88,7 +98,8 @@ async def measure(url: str, jobs: int, batch: int) -> dict[str, float]:
 
 def main() -> None:
     url, jobs, batch = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    print(json.dumps(asyncio.run(measure(url, jobs, batch))), flush=True)
+    enqueue_jobs = int(sys.argv[4]) if len(sys.argv) > 4 else jobs
+    print(json.dumps(asyncio.run(measure(url, jobs, batch, enqueue_jobs))), flush=True)
 
 
 if __name__ == "__main__":

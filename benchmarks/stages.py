@@ -55,14 +55,13 @@ class Bench:
         if self.poller is not None:
             await self.poller.close()
 
-    async def load(self, queue: str, name: str = "noop") -> float:
-        """Add `jobs` jobs to `queue` with `add_bulk`; return the seconds it took."""
+    async def load(self, queue: str, name: str = "noop", jobs: int | None = None) -> float:
+        """Add `jobs` jobs (the bench's by default) to `queue` with `add_bulk`; return
+        the seconds it took."""
+        total = self.jobs if jobs is None else jobs
         batches = [
-            [
-                {"name": name, "data": {"n": i}}
-                for i in range(start, min(start + self.batch, self.jobs))
-            ]
-            for start in range(0, self.jobs, self.batch)
+            [{"name": name, "data": {"n": i}} for i in range(start, min(start + self.batch, total))]
+            for start in range(0, total, self.batch)
         ]
         started = time.perf_counter()
         for batch in batches:
@@ -97,8 +96,9 @@ async def clear(bench: Bench, queue: str) -> None:
     await bench.probe.execute(sql.VACUUM)
 
 
-async def add_bulk_rate(bench: Bench, queue: str) -> float:
-    return bench.jobs / await bench.load(queue)
+async def add_bulk_rate(bench: Bench, queue: str, jobs: int | None = None) -> float:
+    total = bench.jobs if jobs is None else jobs
+    return total / await bench.load(queue, jobs=total)
 
 
 @dataclass

@@ -15,9 +15,19 @@ from tests.helpers import ROOT
 pytestmark = pytest.mark.slow
 
 MODES = {
-    "compare": ["--jobs", "400", "--batch", "200", "--repeats", "1"],
-    "engine": ["--engine", "--quick", "--jobs", "300", "--kept", "2000", "--kept-jobs", "300"]
-    + ["--latency-jobs", "5"],
+    "compare": ["--jobs", "400", "--batch", "200", "--enqueue-jobs", "600", "--repeats", "1"],
+    "engine": [
+        "--engine",
+        "--quick",
+        "--jobs",
+        "300",
+        "--latency-jobs",
+        "5",
+        "--kept",
+        "2000",
+        "--kept-jobs",
+        "300",
+    ],
     "backlog": ["--backlog", "--backlog-jobs", "600", "--batch", "300", "--repeats", "1"],
     "scale": ["--scale", "--scale-drains", "2", "--scale-jobs", "300", "--concurrency", "50"],
 }
