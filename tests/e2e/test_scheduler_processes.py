@@ -73,12 +73,16 @@ async def test_three_schedulers_add_exactly_one_job_per_second(
         timeout=60,
     )
     assert all(s.proc.poll() is None for s in schedulers), [s.events for s in schedulers]
-    window_start = datetime.now(UTC)
-    window_end = window_start + WINDOW
 
     async def slots() -> list[datetime]:
         jobs = await manager.get_jobs("cron", "waiting")
         return sorted(j.run_at for j in jobs if j.run_at is not None)
+
+    # The window opens once a slot has fired: a scheduler that has started fires its
+    # first slot at the next whole second, which may come after this line.
+    await wait_for(slots, timeout=15)
+    window_start = datetime.now(UTC)
+    window_end = window_start + WINDOW
 
     async def window_passed() -> bool:
         found = await slots()
