@@ -397,7 +397,7 @@ async def measure(
 ) -> None:
     n = args.repeats
     for r in range(1, n + 1):
-        m["add_bulk"].samples.append(await stages.add_bulk_rate(bench, f"bulk{r}"))
+        m["add_bulk"].samples.append(await stages.add_bulk_rate(bench, f"bulk{r}", bench.jobs))
         await stages.clear(bench, f"bulk{r}")
         progress(f"[{r}/{n}] add_bulk: {m['add_bulk'].samples[-1]:,.0f} jobs/s")
         raw = await stages.raw_rate(bench, f"raw{r}", args.raw_batch)
@@ -447,6 +447,7 @@ async def measure_kept(
     n = args.repeats
     seconds = await stages.keep_completed(bench, store, args.kept)
     progress(f"{args.kept:,} completed rows kept (inserted and folded in {seconds:.1f} s)")
+    # From here on the drains of the database with the rows kept are of --kept-jobs.
     bench.jobs = args.kept_jobs
     with fresh_database(server, "_beside") as url:
         async with drain_bench(url, args, args.kept_jobs) as beside:

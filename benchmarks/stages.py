@@ -96,9 +96,8 @@ async def clear(bench: Bench, queue: str) -> None:
     await bench.probe.execute(sql.VACUUM)
 
 
-async def add_bulk_rate(bench: Bench, queue: str, jobs: int | None = None) -> float:
-    total = bench.jobs if jobs is None else jobs
-    return total / await bench.load(queue, jobs=total)
+async def add_bulk_rate(bench: Bench, queue: str, jobs: int) -> float:
+    return jobs / await bench.load(queue, jobs=jobs)
 
 
 @dataclass

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import os
 import select
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,11 +44,14 @@ _embedded_url: str | None = None
 STATEMENT_TIMEOUT_MS = 60_000
 """The longest any statement on a pooled connection may run: a bulk enqueue of 100,000
 jobs, a report over a month of a busy queue."""
-_SET_TIMEOUT = f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}"
-_SET_HOT_PATH = (
-    f"SELECT set_config('statement_timeout', '{STATEMENT_TIMEOUT_MS}', false),"
-    " set_config('enable_seqscan', 'off', false)"
-)
+
+
+def _session_settings(hot_path: bool) -> str:
+    """What a pooled connection sets when it opens, in one round trip."""
+    settings = {"statement_timeout": str(STATEMENT_TIMEOUT_MS)}
+    if hot_path:
+        settings["enable_seqscan"] = "off"
+    return "SELECT " + ", ".join(f"set_config('{k}', '{v}', false)" for k, v in settings.items())
 
 
 def _quiet(conn: AsyncConnection[Any] | Connection[Any]) -> bool:
@@ -74,20 +78,22 @@ def _check_sync(conn: Connection[Any]) -> None:
         ConnectionPool.check_connection(conn)
 
 
-async def _configure_async(conn: AsyncConnection[Any]) -> None:
-    await conn.execute(_SET_TIMEOUT)
+def _configure_async(hot_path: bool) -> Callable[[AsyncConnection[Any]], Awaitable[None]]:
+    settings = _session_settings(hot_path)
+
+    async def configure(conn: AsyncConnection[Any]) -> None:
+        await conn.execute(settings)
+
+    return configure
 
 
-async def _configure_hot_path(conn: AsyncConnection[Any]) -> None:
-    await conn.execute(_SET_HOT_PATH)
+def _configure_sync(hot_path: bool) -> Callable[[Connection[Any]], None]:
+    settings = _session_settings(hot_path)
 
+    def configure(conn: Connection[Any]) -> None:
+        conn.execute(settings)
 
-def _configure_sync(conn: Connection[Any]) -> None:
-    conn.execute(_SET_TIMEOUT)
-
-
-def _configure_hot_path_sync(conn: Connection[Any]) -> None:
-    conn.execute(_SET_HOT_PATH)
+    return configure
 
 
 ATTEMPT_SECONDS = 5
@@ -156,7 +162,6 @@ def async_pool(
     `hot_path` is the worker's pool: its sessions plan without sequential scans (see
     the module's docstring).
     """
-    configure = _configure_hot_path if hot_path else _configure_async
     return AsyncConnectionPool(
         url,
         min_size=min_size,
@@ -164,7 +169,7 @@ def async_pool(
         kwargs=connection_kwargs(pgbouncer),
         # Behind a transaction pooler a session SET would land on whichever server
         # session ran it, for whoever gets that session next: not set at all there.
-        configure=None if pgbouncer else configure,
+        configure=None if pgbouncer else _configure_async(hot_path),
         open=False,
         check=_check_async if check else None,
         timeout=timeout,
@@ -186,13 +191,12 @@ def sync_pool(
     hot_path: bool = False,
 ) -> ConnectionPool:
     """Blocking twin of `async_pool`."""
-    configure = _configure_hot_path_sync if hot_path else _configure_sync
     return ConnectionPool(
         url,
         min_size=min_size,
         max_size=max_size,
         kwargs=connection_kwargs(pgbouncer),
-        configure=None if pgbouncer else configure,
+        configure=None if pgbouncer else _configure_sync(hot_path),
         open=False,
         check=_check_sync if check else None,
         timeout=timeout,
