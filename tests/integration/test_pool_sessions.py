@@ -4,6 +4,7 @@ worker's pool plans that find rows by index (see `pgqueue.db.connect`)."""
 from __future__ import annotations
 
 import pytest
+from psycopg.rows import dict_row
 
 from pgqueue.config import Settings
 from pgqueue.store.aio import open_store
@@ -16,7 +17,8 @@ async def test_pooled_sessions_carry_their_settings(
     store = await open_store(db_url, Settings(), hot_path=hot_path)
     try:
         async with store.pool.connection() as conn:
-            cur = await conn.execute(
+            cur = conn.cursor(row_factory=dict_row)
+            await cur.execute(
                 "SELECT current_setting('statement_timeout') AS timeout,"
                 " current_setting('enable_seqscan') AS seqscan"
             )
